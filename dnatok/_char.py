@@ -1,0 +1,95 @@
+"""Single-nucleotide tokenization, the input of HyenaDNA and MxDNA."""
+
+import numpy as np
+
+from ._base import SPECIAL_TOKENS, BaseTokenizer
+from ._sequences import encode_bases
+
+__all__ = ["CharTokenizer"]
+
+# MxDNA's vocabulary (MXDNA.md section 1): specials, then A T C G
+_TOKENS = SPECIAL_TOKENS + ("A", "T", "C", "G")
+# base code (A C G T N, see _sequences) -> token id
+_CODE_TO_ID = np.array([5, 7, 8, 6, 1], dtype=np.int32)
+
+
+class CharTokenizer(BaseTokenizer):
+    """One token per nucleotide, with the vocabulary of MxDNA.
+
+    ``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 A=5 T=6 C=7 G=8``; N (and, with
+    ``handle_unknown="unk"``, any other character) is ``[UNK]``. The vocabulary is
+    fixed, so ``fit`` only checks its input.
+
+    Parameters
+    ----------
+    max_length : int or None, default=None
+        Width of the ids output in tokens, [CLS] and [SEP] included. None pads to
+        the longest sequence of the call.
+    truncation : bool, default=True
+        Cut sequences that do not fit ``max_length`` (keeping [SEP]); if False,
+        such a sequence raises a ValueError.
+    add_special_tokens : bool, default=True
+        Put [CLS] first and [SEP] after the last token of each sequence.
+    output : {"ids", "counts"}, default="ids"
+        Padded ids and attention mask, or a sparse matrix of base counts.
+    handle_unknown : {"error", "unk"}, default="error"
+        Characters outside ACGTN raise an error naming the sequences, or are
+        treated like N.
+
+    Notes
+    -----
+    Decoding is lossless for ACGT sequences (it returns upper case; [UNK] decodes
+    to N).
+
+    Examples
+    --------
+    >>> from dnatok import CharTokenizer
+    >>> tokenizer = CharTokenizer()
+    >>> tokenizer.transform(["ACgtN"])["input_ids"]
+    array([[2, 5, 7, 8, 6, 1, 3]], dtype=int32)
+    >>> tokenizer.inverse_transform(tokenizer.transform(["ACgt"]))
+    ['ACGT']
+    """
+
+    def __init__(
+        self,
+        *,
+        max_length=None,
+        truncation=True,
+        add_special_tokens=True,
+        output="ids",
+        handle_unknown="error",
+    ):
+        self.max_length = max_length
+        self.truncation = truncation
+        self.add_special_tokens = add_special_tokens
+        self.output = output
+        self.handle_unknown = handle_unknown
+
+    def _encode_flat(self, sequences):
+        codes, offsets = encode_bases(sequences, self.handle_unknown)
+        return _CODE_TO_ID[codes], np.diff(offsets)
+
+    def get_vocab_size(self):
+        """Number of tokens: 9."""
+        self._check_ready()
+        return len(_TOKENS)
+
+    def get_vocab(self):
+        """Mapping from token to id."""
+        self._check_ready()
+        return {token: i for i, token in enumerate(_TOKENS)}
+
+    def convert_ids_to_tokens(self, ids):
+        """Tokens of a sequence of ids."""
+        self._check_ready()
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(_TOKENS)):
+            raise ValueError(f"Token ids must be in [0, {len(_TOKENS)}).")
+        return [_TOKENS[i] for i in ids.tolist()]
+
+    def _decode_tokens(self, tokens):
+        return "".join("N" if t == "[UNK]" else t for t in tokens)
+
+    def _vocab_description(self):
+        return "char:" + " ".join(_TOKENS)

@@ -1,0 +1,211 @@
+"""Checking DNA sequence input and encoding it into base codes.
+
+Every tokenizer goes through :func:`check_sequences` and :func:`encode_bases`, so
+input rules and error messages are the same everywhere. Encoding concatenates all
+sequences into one byte buffer and maps it through a 256-entry lookup table: the
+work is a handful of numpy passes over the data, whatever the number of sequences.
+"""
+
+from numbers import Real
+
+import numpy as np
+
+__all__ = [
+    "check_sequences",
+    "encode_bases",
+    "normalize_sequences",
+    "reverse_complement",
+    "BASES",
+]
+
+#: The four bases, in the order of their codes 0..3.
+BASES = "ACGT"
+#: Code of N, and of any other character when it is mapped to [UNK].
+N_CODE = 4
+_INVALID = 255
+
+# byte -> base code: A C G T (either case) = 0 1 2 3, N/n = 4, anything else invalid
+_BASE_CODE = np.full(256, _INVALID, dtype=np.uint8)
+for _code, _base in enumerate(BASES + "N"):
+    _BASE_CODE[ord(_base)] = _code
+    _BASE_CODE[ord(_base.lower())] = _code
+
+_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
+_MAX_REPORTED = 5
+
+
+def check_sequences(X):
+    """Validate a collection of DNA sequences and return it as a list of str.
+
+    Parameters
+    ----------
+    X : iterable of str
+        A list, tuple, 1-D numpy array or pandas Series of sequences. Empty
+        sequences are allowed.
+
+    Returns
+    -------
+    sequences : list of str
+
+    Raises
+    ------
+    TypeError
+        If X is a single string, not iterable, or holds something other than str.
+    ValueError
+        If X is empty, 2-D, a DataFrame, or holds missing values (None/NaN).
+
+    Examples
+    --------
+    >>> check_sequences(["ACGT", "ggnn"])
+    ['ACGT', 'ggnn']
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            "Expected an iterable of DNA sequences (list, numpy array or pandas "
+            "Series), got a single string. Wrap it in a list: [sequence]."
+        )
+    if hasattr(X, "columns"):
+        raise ValueError(
+            "Expected a 1-D collection of DNA sequences, got a DataFrame. Pass one "
+            "column, e.g. df['sequence']."
+        )
+    if getattr(X, "ndim", 1) != 1:
+        raise ValueError(
+            f"Expected a 1-D collection of DNA sequences, got an array of shape "
+            f"{X.shape}. Flatten it or pass one column."
+        )
+    try:
+        sequences = list(X)
+    except TypeError:
+        raise TypeError(
+            f"Expected an iterable of DNA sequences (list, numpy array or pandas "
+            f"Series), got {type(X).__name__}."
+        ) from None
+    if not sequences:
+        raise ValueError("X contains no sequences; pass at least one sequence.")
+    try:
+        # str.join type-checks every item in C; only a failure needs a Python scan
+        "".join(sequences)
+    except TypeError:
+        _raise_for_non_str(sequences)
+    return sequences
+
+
+def _raise_for_non_str(sequences):
+    for index, item in enumerate(sequences):
+        if isinstance(item, str):
+            continue
+        if item is None or (isinstance(item, Real) and item != item):
+            raise ValueError(
+                f"Sequence {index} is missing ({item!r}). Drop or fill missing "
+                f"sequences before tokenizing."
+            )
+        raise TypeError(
+            f"Sequence {index} is a {type(item).__name__}, not a str: every "
+            f"sequence must be a string of bases such as 'ACGT'."
+        )
+
+
+def encode_bases(sequences, handle_unknown="error"):
+    """Encode sequences as base codes in one concatenated buffer.
+
+    Parameters
+    ----------
+    sequences : list of str
+        Output of :func:`check_sequences`.
+    handle_unknown : {"error", "unk"}, default="error"
+        What to do with characters outside ``ACGTN`` (either case): raise a
+        ``ValueError`` naming the sequences and characters, or encode them like N.
+
+    Returns
+    -------
+    codes : ndarray of uint8, shape (total_length,)
+        ``A C G T`` as 0 1 2 3 and N (or an unknown character) as 4.
+    offsets : ndarray of int64, shape (n_sequences + 1,)
+        Sequence ``i`` is ``codes[offsets[i]:offsets[i + 1]]``.
+
+    Examples
+    --------
+    >>> codes, offsets = encode_bases(["ACgt", "n"])
+    >>> codes.tolist(), offsets.tolist()
+    ([0, 1, 2, 3, 4], [0, 4, 5])
+    """
+    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, sequences), np.int64, len(sequences)), out=offsets[1:])
+    joined = "".join(sequences)
+    try:
+        codes = _BASE_CODE[np.frombuffer(joined.encode("ascii"), dtype=np.uint8)]
+    except UnicodeEncodeError:
+        # rare: non-ASCII input; code points keep one entry per character
+        points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        codes = np.where(points < 128, _BASE_CODE[points & 0x7F], _INVALID).astype(np.uint8)
+    invalid = codes == _INVALID
+    if invalid.any():
+        if handle_unknown == "error":
+            _raise_for_invalid(joined, offsets, np.flatnonzero(invalid))
+        codes[invalid] = N_CODE
+    return codes, offsets
+
+
+def _raise_for_invalid(joined, offsets, positions):
+    owners = np.searchsorted(offsets, positions, side="right") - 1
+    bad_sequences = np.unique(owners)
+    parts = []
+    for index in bad_sequences[:_MAX_REPORTED]:
+        chars = sorted({joined[p] for p in positions[owners == index]})
+        parts.append(f"sequence {index} has " + ", ".join(map(repr, chars)))
+    more = len(bad_sequences) - _MAX_REPORTED
+    if more > 0:
+        parts.append(f"and {more} more")
+    noun = "sequence" if len(bad_sequences) == 1 else "sequences"
+    raise ValueError(
+        f"Characters outside ACGTN in {len(bad_sequences)} {noun}: "
+        + "; ".join(parts)
+        + ". Clean the sequences, or pass handle_unknown='unk' to map such "
+        "characters to [UNK]."
+    )
+
+
+def normalize_sequences(sequences, handle_unknown="error"):
+    """Upper-case checked sequences, with unknown characters as N.
+
+    Used where a library outside numpy does the tokenizing (HF ``tokenizers``), so
+    that it sees the same alphabet as the other tokenizers. The input list itself
+    is returned when nothing needs to change, which is the common case.
+
+    Parameters
+    ----------
+    sequences : list of str
+        Output of :func:`check_sequences`.
+    handle_unknown : {"error", "unk"}, default="error"
+        As in :func:`encode_bases`.
+
+    Returns
+    -------
+    sequences : list of str
+
+    Examples
+    --------
+    >>> normalize_sequences(["acgt", "AC"])
+    ['ACGT', 'AC']
+    """
+    codes, offsets = encode_bases(sequences, handle_unknown)
+    normal = _LETTERS[codes].tobytes().decode("ascii")
+    if normal == "".join(sequences):
+        return sequences
+    bounds = offsets.tolist()
+    return [normal[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def reverse_complement(sequence):
+    """Return the reverse complement of a DNA sequence, keeping case.
+
+    N stays N; other characters are kept as they are.
+
+    Examples
+    --------
+    >>> reverse_complement("AACGTn")
+    'nACGTT'
+    """
+    return sequence.translate(_COMPLEMENT)[::-1]

@@ -1,0 +1,3 @@
+"""skorch-wrapped neural estimators built on dnatok tokenizers."""
+
+__all__ = []

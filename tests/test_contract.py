@@ -1,0 +1,207 @@
+"""The scikit-learn contract, checked on every dnatok tokenizer.
+
+sklearn's own ``check_estimator`` skips estimators that take strings, so this file
+is our version of it. Every tokenizer (and, as they are added, every estimator)
+goes into ``CASES`` and must pass every test here.
+"""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, TokenizedSequences
+from dnatok.datasets import make_motif_classification
+
+X_FIT, _ = make_motif_classification(60, length=40, random_state=0)
+X_OTHER, _ = make_motif_classification(30, length=25, random_state=1)
+X_NEW = ["ACGTACGTTTGA", "acgtnnGGCA", "", "TTTTAAAACCCCGGGG"]
+
+# (factory, a parameter with a bad value)
+CASES = {
+    "kmer": (lambda: KmerTokenizer(k=3), {"k": 0}),
+    "kmer-nonoverlapping": (lambda: KmerTokenizer(k=4, stride=4), {"stride": 0}),
+    "char": (lambda: CharTokenizer(), {"max_length": 0}),
+    "bpe": (lambda: BPETokenizer(vocab_size=40), {"vocab_size": 3}),
+}
+OUTPUTS = ["ids", "counts"]
+
+
+@pytest.fixture(params=list(CASES), ids=list(CASES))
+def case(request):
+    return CASES[request.param]
+
+
+def make(case, **params):
+    return case[0]().set_params(**params)
+
+
+def assert_same_output(a, b):
+    if sp.issparse(a):
+        assert (a != b).nnz == 0 and a.shape == b.shape
+    else:
+        np.testing.assert_array_equal(a["input_ids"], b["input_ids"])
+        np.testing.assert_array_equal(a["attention_mask"], b["attention_mask"])
+        assert a.vocab_fingerprint == b.vocab_fingerprint
+
+
+def test_init_only_stores_parameters(case):
+    estimator = make(case)
+    assert set(vars(estimator)) == set(estimator.get_params())
+
+
+def test_clone_and_params_round_trip(case):
+    estimator = make(case)
+    params = estimator.get_params()
+    twin = clone(estimator)
+    assert twin is not estimator and twin.get_params() == params
+    assert type(estimator)(**params).get_params() == params
+    assert estimator.set_params(**params) is estimator
+
+
+def test_bad_parameter_value_is_named(case):
+    name, value = next(iter(case[1].items()))
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of "):
+        make(case, **{name: value}).fit(X_FIT)
+
+
+def test_fit_returns_self_and_sets_fitted_attributes(case):
+    estimator = make(case)
+    assert estimator.fit(X_FIT) is estimator
+    assert any(key.endswith("_") and not key.startswith("_") for key in vars(estimator))
+
+
+def test_not_fitted_error_where_the_tokenizer_learns(case):
+    estimator = make(case)
+    if estimator.__sklearn_tags__().requires_fit:
+        with pytest.raises(NotFittedError, match="is not fitted yet"):
+            estimator.transform(X_NEW)
+    else:  # fixed vocabulary: works straight away, and the same as after fit
+        assert_same_output(estimator.transform(X_NEW), clone(estimator).fit(X_FIT).transform(X_NEW))
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_refit_equals_fitting_once(case, output):
+    refitted = make(case, output=output).fit(X_OTHER).fit(X_FIT)
+    once = make(case, output=output).fit(X_FIT)
+    assert_same_output(refitted.transform(X_NEW), once.transform(X_NEW))
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_deterministic(case, output):
+    a = make(case, output=output).fit(X_FIT).transform(X_NEW)
+    b = make(case, output=output).fit(X_FIT).transform(X_NEW)
+    assert_same_output(a, b)
+    assert_same_output(make(case, output=output).fit_transform(X_FIT), make(case, output=output).fit(X_FIT).transform(X_FIT))
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_pickle_and_joblib_round_trip(case, dump, tmp_path):
+    estimator = make(case).fit(X_FIT)
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(estimator))
+    else:
+        joblib.dump(estimator, tmp_path / "tokenizer.joblib")
+        loaded = joblib.load(tmp_path / "tokenizer.joblib")
+    assert_same_output(loaded.transform(X_NEW), estimator.transform(X_NEW))
+    Xt = estimator.transform(X_NEW)
+    assert_same_output(pickle.loads(pickle.dumps(Xt)), Xt)
+    assert pickle.loads(pickle.dumps(Xt)).tokenizer_name == Xt.tokenizer_name
+
+
+def test_ids_output_dtypes_shapes_and_hand_off(case):
+    estimator = make(case).fit(X_FIT)
+    Xt = estimator.transform(X_NEW)
+    assert isinstance(Xt, TokenizedSequences) and set(Xt) == {"input_ids", "attention_mask"}
+    ids, mask = Xt["input_ids"], Xt["attention_mask"]
+    assert ids.dtype == np.int32 and mask.dtype == bool
+    assert ids.shape == mask.shape and ids.shape[0] == len(X_NEW)
+    assert Xt.vocab_size == estimator.get_vocab_size() == len(estimator.get_vocab())
+    assert Xt.tokenizer is estimator and Xt.tokenizer_name == type(estimator).__name__
+    assert ids.max() < Xt.vocab_size and ids.min() >= 0
+    assert np.all(ids[~mask] == Xt.pad_token_id)
+    assert np.all(ids[:, 0] == Xt.cls_token_id)
+    lengths = mask.sum(axis=1)
+    assert np.all(ids[np.arange(len(ids)), lengths - 1] == Xt.sep_token_id)
+    # the empty sequence is just [CLS] [SEP]
+    assert lengths[2] == 2
+
+
+def test_counts_output_dtypes_shapes(case):
+    estimator = make(case, output="counts").fit(X_FIT)
+    counts = estimator.transform(X_NEW)
+    names = estimator.get_feature_names_out()
+    assert sp.isspmatrix_csr(counts) and counts.dtype == np.int64
+    assert counts.shape == (len(X_NEW), len(names))
+    assert not {"[PAD]", "[CLS]", "[SEP]", "[MASK]"} & set(names)
+    assert counts[2].nnz == 0  # empty sequence
+    # as many counted tokens as tokenize gives
+    assert counts.sum(axis=1).A1.tolist() == [len(estimator.tokenize(s)) for s in X_NEW]
+
+
+def test_feature_names_only_for_counts(case):
+    with pytest.raises(AttributeError, match="get_feature_names_out"):
+        make(case).fit(X_FIT).get_feature_names_out()
+
+
+def test_tags_declare_string_input(case):
+    tags = make(case).__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+
+
+# -- input guards: every tokenizer raises the same, exact messages -------------------
+
+
+@pytest.mark.parametrize("method", ["fit", "transform"])
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        ("ACGT", TypeError, r"got a single string\. Wrap it in a list: \[sequence\]\."),
+        ([], ValueError, r"^X contains no sequences; pass at least one sequence\.$"),
+        (["ACGT", None], ValueError, r"^Sequence 1 is missing \(None\)\. Drop or fill missing sequences"),
+        (["ACGT", "AC", float("nan")], ValueError, r"^Sequence 2 is missing \(nan\)\."),
+        (["ACGT", 7], TypeError, r"^Sequence 1 is a int, not a str: every sequence must be"),
+        (np.array([["ACGT"]]), ValueError, r"got an array of shape \(1, 1\)\. Flatten it"),
+        (
+            ["ACGT", "ACRY", "acgu", "AC GT", "A1"],
+            ValueError,
+            r"^Characters outside ACGTN in 4 sequences: sequence 1 has 'R', 'Y'; "
+            r"sequence 2 has 'u'; sequence 3 has ' '; sequence 4 has '1'\. Clean the "
+            r"sequences, or pass handle_unknown='unk' to map such characters to \[UNK\]\.$",
+        ),
+        (["ACGTé"], ValueError, r"^Characters outside ACGTN in 1 sequence: sequence 0 has 'é'\."),
+    ],
+)
+def test_bad_input_messages(case, method, X, error, message):
+    estimator = make(case)
+    if method == "transform":
+        estimator.fit(X_FIT)
+    with pytest.raises(error, match=message):
+        getattr(estimator, method)(X)
+
+
+def test_unknown_characters_can_map_to_unk(case):
+    estimator = make(case, handle_unknown="unk").fit(X_FIT)
+    tokens = estimator.tokenize("ACRYGT")
+    assert "[UNK]" in tokens
+    assert tokens == estimator.tokenize("ACNNGT")
+
+
+def test_accepts_numpy_and_pandas_and_lowercase(case):
+    pd = pytest.importorskip("pandas")
+    estimator = make(case).fit(X_FIT)
+    expected = estimator.transform(X_NEW)
+    assert_same_output(estimator.transform(np.array(X_NEW, dtype=object)), expected)
+    assert_same_output(estimator.transform(pd.Series(X_NEW)), expected)
+    assert_same_output(estimator.transform([s.lower() for s in X_NEW]), estimator.transform([s.upper() for s in X_NEW]))
+
+
+def test_dataframe_is_refused_with_a_hint(case):
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match=r"got a DataFrame\. Pass one column, e\.g\. df\['sequence'\]"):
+        make(case).fit(pd.DataFrame({"sequence": X_NEW}))
