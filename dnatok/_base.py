@@ -102,10 +102,10 @@ class BaseTokenizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             apply); columns are named by :meth:`get_feature_names_out`.
         """
         self._check_ready()
-        ids, n_tokens = self._encode_flat(check_sequences(X))
+        sequences = check_sequences(X)
         if self.output == "counts":
-            return self._to_counts(ids, n_tokens)
-        return self._to_padded(ids, n_tokens)
+            return self._to_counts(*self._encode_flat(sequences))
+        return self._encode_padded(sequences)
 
     def tokenize(self, sequence):
         """Split one sequence into its tokens (no special tokens, no truncation).
@@ -210,48 +210,55 @@ class BaseTokenizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         counts.sum_duplicates()
         return counts
 
-    def _to_padded(self, ids, n_tokens):
-        specials = self.get_special_token_ids()
-        n_special = 2 if self.add_special_tokens else 0
-        kept = n_tokens
-        if self.max_length is not None:
-            room = self.max_length - n_special
-            if room < 0:
-                raise ValueError(
-                    f"max_length={self.max_length} leaves no room for [CLS] and [SEP]; "
-                    f"use max_length >= 2 or add_special_tokens=False."
-                )
-            too_long = np.flatnonzero(n_tokens > room)
-            if too_long.size and not self.truncation:
-                first = too_long[0]
-                raise ValueError(
-                    f"Sequence {first} has {n_tokens[first]} tokens, more than "
-                    f"max_length={self.max_length} allows ({room} after [CLS] and "
-                    f"[SEP]); {too_long.size} sequence(s) are too long. Pass "
-                    f"truncation=True or a larger max_length."
-                )
-            kept = np.minimum(n_tokens, room)
-            width = self.max_length
-        else:
-            width = int(kept.max(initial=0)) + n_special
+    def _encode_padded(self, sequences):
+        """The ids output; subclasses with a faster layout override this."""
+        return self._to_padded(*self._encode_flat(sequences))
 
+    def _layout(self, n_tokens):
+        """Tokens kept per sequence and the output width, checking max_length."""
+        n_special = 2 if self.add_special_tokens else 0
+        if self.max_length is None:
+            return n_tokens, int(n_tokens.max(initial=0)) + n_special
+        room = self.max_length - n_special
+        if room < 0:
+            raise ValueError(
+                f"max_length={self.max_length} leaves no room for [CLS] and [SEP]; "
+                f"use max_length >= 2 or add_special_tokens=False."
+            )
+        too_long = np.flatnonzero(n_tokens > room)
+        if too_long.size and not self.truncation:
+            first = too_long[0]
+            raise ValueError(
+                f"Sequence {first} has {n_tokens[first]} tokens, more than "
+                f"max_length={self.max_length} allows ({room} after [CLS] and "
+                f"[SEP]); {too_long.size} sequence(s) are too long. Pass "
+                f"truncation=True or a larger max_length."
+            )
+        return np.minimum(n_tokens, room), self.max_length
+
+    def _to_padded(self, ids, n_tokens):
+        """Scatter flat ids (sequence after sequence) into padded rows."""
+        kept, width = self._layout(n_tokens)
+        first = 1 if self.add_special_tokens else 0
         n = len(n_tokens)
-        starts = np.zeros(n, dtype=np.int64)
-        np.cumsum(n_tokens[:-1], out=starts[1:])
-        input_ids = np.full((n, width), specials["pad"], dtype=np.int32)
-        first = 1 if n_special else 0
-        if np.all(kept == kept[0]) and np.all(kept == n_tokens):
-            # common case (fixed-length reads, no truncation): one reshape, no scatter
-            input_ids[:, first:first + kept[0]] = ids.reshape(n, kept[0])
-        else:
-            rows = np.repeat(np.arange(n), kept)
-            kept_starts = np.cumsum(kept) - kept
-            position = np.arange(rows.size) - np.repeat(kept_starts, kept)
-            input_ids[rows, position + first] = ids[np.repeat(starts, kept) + position]
-        if n_special:
+        starts = np.cumsum(n_tokens) - n_tokens
+        input_ids = np.full((n, width), self.get_special_token_ids()["pad"], dtype=np.int32)
+        # destination of token j of row r is r * width + first + j: one flat scatter
+        kept_starts = np.cumsum(kept) - kept
+        source = np.arange(int(kept.sum())) + np.repeat(starts - kept_starts, kept)
+        shift = np.arange(n) * width + first - kept_starts
+        input_ids.ravel()[np.arange(source.size) + np.repeat(shift, kept)] = ids[source]
+        return self._finish(input_ids, kept)
+
+    def _finish(self, input_ids, kept):
+        """Add [CLS]/[SEP] around the kept tokens and build the attention mask."""
+        n_special = 0
+        if self.add_special_tokens:
+            specials = self.get_special_token_ids()
             input_ids[:, 0] = specials["cls"]
-            input_ids[np.arange(n), kept + 1] = specials["sep"]
-        attention_mask = np.arange(width) < (kept + n_special)[:, None]
+            input_ids[np.arange(len(kept)), kept + 1] = specials["sep"]
+            n_special = 2
+        attention_mask = np.arange(input_ids.shape[1]) < (kept + n_special)[:, None]
         return TokenizedSequences(input_ids, attention_mask, tokenizer=self)
 
     def __sklearn_tags__(self):

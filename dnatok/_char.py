@@ -2,18 +2,17 @@
 
 import numpy as np
 
-from ._base import SPECIAL_TOKENS, BaseTokenizer
-from ._sequences import encode_bases
+from ._base import SPECIAL_TOKENS
+from ._positional import PositionalTokenizer
+from ._sequences import N_CODE
 
 __all__ = ["CharTokenizer"]
 
 # MxDNA's vocabulary (MXDNA.md section 1): specials, then A T C G
 _TOKENS = SPECIAL_TOKENS + ("A", "T", "C", "G")
-# base code (A C G T N, see _sequences) -> token id
-_CODE_TO_ID = np.array([5, 7, 8, 6, 1], dtype=np.int32)
 
 
-class CharTokenizer(BaseTokenizer):
+class CharTokenizer(PositionalTokenizer):
     """One token per nucleotide, with the vocabulary of MxDNA.
 
     ``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 A=5 T=6 C=7 G=8``; N (and, with
@@ -66,9 +65,15 @@ class CharTokenizer(BaseTokenizer):
         self.output = output
         self.handle_unknown = handle_unknown
 
-    def _encode_flat(self, sequences):
-        codes, offsets = encode_bases(sequences, self.handle_unknown)
-        return _CODE_TO_ID[codes], np.diff(offsets)
+    _window = 1
+    _step = 1
+
+    def _token_values(self, codes):
+        # A C G T = 0 1 2 3 -> A T C G order (0 2 3 1): Gray code, then swap the bits
+        gray = codes ^ (codes >> 1)
+        values = ((gray & 1) << 1) | ((gray >> 1) & 1)
+        unknown = codes == N_CODE
+        return values, 5, unknown if unknown.any() else None
 
     def get_vocab_size(self):
         """Number of tokens: 9."""

@@ -6,15 +6,16 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import SPECIAL_TOKENS, BaseTokenizer
-from ._sequences import BASES, N_CODE, encode_bases
+from ._base import SPECIAL_TOKENS
+from ._positional import PositionalTokenizer, sliding_kmer_codes
+from ._sequences import BASES, N_CODE
 
 __all__ = ["KmerTokenizer"]
 
 _N_SPECIAL = len(SPECIAL_TOKENS)
 
 
-class KmerTokenizer(BaseTokenizer):
+class KmerTokenizer(PositionalTokenizer):
     """Split DNA into k-mers, the tokens of DNABERT and Nucleotide Transformer.
 
     A k-mer starts every ``stride`` bases: ``stride=1`` gives overlapping k-mers
@@ -83,7 +84,7 @@ class KmerTokenizer(BaseTokenizer):
     """
 
     _parameter_constraints = {
-        **BaseTokenizer._parameter_constraints,
+        **PositionalTokenizer._parameter_constraints,
         "k": [Interval(Integral, 1, 15, closed="both")],
         "stride": [Interval(Integral, 1, None, closed="left")],
     }
@@ -107,41 +108,24 @@ class KmerTokenizer(BaseTokenizer):
         self.output = output
         self.handle_unknown = handle_unknown
 
-    def _encode_flat(self, sequences):
-        k, stride = self.k, self.stride
-        codes, offsets = encode_bases(sequences, self.handle_unknown)
-        lengths = np.diff(offsets)
-        n_tokens = np.where(lengths >= k, (lengths - k) // stride + 1, 0)
-        # start of every k-mer in the concatenated buffer
-        n_total = int(n_tokens.sum())
-        first_token = np.cumsum(n_tokens) - n_tokens
-        starts = np.repeat(offsets[:-1] - first_token * stride, n_tokens)
-        starts += np.arange(n_total) * stride
+    @property
+    def _window(self):
+        return self.k
 
-        if stride == 1:
-            # rolling base-4 value at every buffer position, then pick the starts
-            values = self._rolling_values(codes)[starts]
-        else:
-            values = np.zeros(n_total, dtype=np.int32)
-            for j in range(k):
-                values = values * 4 + (codes[starts + j] & 3)
-        ids = values + _N_SPECIAL
+    @property
+    def _step(self):
+        return self.stride
 
+    def _token_values(self, codes):
         unknown = codes == N_CODE
         if unknown.any():
-            n_unknown = np.concatenate(([0], np.cumsum(unknown, dtype=np.int32)))
-            ids[n_unknown[starts + k] > n_unknown[starts]] = SPECIAL_TOKENS.index("[UNK]")
-        return ids, n_tokens
-
-    def _rolling_values(self, codes):
-        n_windows = len(codes) - self.k + 1
-        if n_windows <= 0:
-            return np.zeros(0, dtype=np.int32)
-        values = np.zeros(n_windows, dtype=np.int32)
-        for j in range(self.k):
-            values <<= 2
-            values |= codes[j:j + n_windows] & 3
-        return values
+            # a k-mer is unknown if the running count of unknown bases grows along it
+            seen = np.cumsum(unknown, dtype=np.int32)
+            window_end = np.minimum(np.arange(len(codes)) + self.k - 1, len(codes) - 1)
+            unknown = seen[window_end] - seen + unknown > 0
+        else:
+            unknown = None
+        return sliding_kmer_codes(codes, self.k), _N_SPECIAL, unknown
 
     # -- vocabulary --------------------------------------------------------------
 

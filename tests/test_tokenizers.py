@@ -258,3 +258,23 @@ def test_bpe_unreadable_file_is_named(tmp_path):
 def test_reverse_complement_is_an_involution(sequence):
     assert reverse_complement(reverse_complement(sequence)) == sequence
     assert reverse_complement(sequence).upper().count("A") == sequence.upper().count("T")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 30), min_size=1, max_size=6),
+    repeats=st.integers(1, 20),
+    k=st.integers(1, 5),
+    stride=st.integers(1, 4),
+    max_length=st.one_of(st.none(), st.integers(2, 20)),
+    seed=st.integers(0, 2**16),
+)
+def test_block_layout_equals_flat_scatter(lengths, repeats, k, stride, max_length, seed):
+    # runs of equal lengths take the block-copy path; it must equal the generic scatter
+    rng = np.random.default_rng(seed)
+    sequences = ["".join(rng.choice(list("ACGTN"), n)) for n in np.repeat(lengths, repeats)]
+    for tokenizer in (KmerTokenizer(k=k, stride=stride, max_length=max_length), CharTokenizer(max_length=max_length)):
+        fast = tokenizer.transform(sequences)
+        slow = tokenizer._to_padded(*tokenizer._encode_flat(sequences))
+        np.testing.assert_array_equal(fast["input_ids"], slow["input_ids"])
+        np.testing.assert_array_equal(fast["attention_mask"], slow["attention_mask"])
