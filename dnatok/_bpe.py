@@ -1,6 +1,7 @@
 """Byte-pair encoding of DNA (DNABERT-2), learned and applied by HF ``tokenizers``."""
 
 import os
+from itertools import chain
 from numbers import Integral
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseTokenizer
 from ._sequences import normalize_sequences
+from ._tokenized import TokenizedSequences
 
 __all__ = ["BPETokenizer"]
 
@@ -148,10 +150,52 @@ class BPETokenizer(BaseTokenizer):
         )
         id_lists = [encoding.ids for encoding in encodings]
         n_tokens = np.fromiter(map(len, id_lists), np.int64, len(id_lists))
-        ids = np.fromiter(
-            (i for ids in id_lists for i in ids), np.int32, int(n_tokens.sum())
-        )
+        ids = np.fromiter(chain.from_iterable(id_lists), np.int32, int(n_tokens.sum()))
         return ids, n_tokens
+
+    def _encode_padded(self, sequences):
+        # HF pads, truncates and adds [CLS]/[SEP] in Rust; only the final list of
+        # equal-length id lists crosses into numpy, as with tokenizers used directly
+        tokenizer = self._padding_tokenizer()
+        encodings = tokenizer.encode_batch_fast(
+            normalize_sequences(sequences, self.handle_unknown),
+            add_special_tokens=self.add_special_tokens,
+        )
+        input_ids = np.array([encoding.ids for encoding in encodings], dtype=np.int32)
+        input_ids = input_ids.reshape(len(encodings), -1)  # also when all are empty
+        attention_mask = input_ids != self.special_token_ids_["pad"]
+        if self.max_length is not None and not self.truncation:
+            n_special = 2 if self.add_special_tokens else 0
+            self._layout(attention_mask.sum(axis=1) - n_special)  # raises if too long
+            padding = self.max_length - input_ids.shape[1]
+            input_ids = np.pad(input_ids, ((0, 0), (0, padding)), constant_values=self.special_token_ids_["pad"])
+            attention_mask = np.pad(attention_mask, ((0, 0), (0, padding)))
+        return TokenizedSequences(input_ids, attention_mask, tokenizer=self)
+
+    def _padding_tokenizer(self):
+        """A copy of ``tokenizer_`` set up to pad, truncate and add [CLS]/[SEP].
+
+        A copy, so that the fitted tokenizer (and the file it saves) stays as
+        learned or loaded; our own template, so that a loaded file without a
+        post-processor gets [CLS]/[SEP] too.
+        """
+        from tokenizers import Tokenizer, processors
+
+        tokenizer = Tokenizer.from_str(self.tokenizer_.to_str())
+        cls, sep = self.special_token_ids_["cls"], self.special_token_ids_["sep"]
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+        )
+        pad = self.special_token_ids_["pad"]
+        tokenizer.no_truncation()  # a loaded file may carry its own settings
+        if self.max_length is not None and self.truncation:
+            if self.add_special_tokens and self.max_length < 2:
+                self._layout(np.zeros(0, dtype=np.int64))  # raises the shared message
+            tokenizer.enable_truncation(self.max_length)
+            tokenizer.enable_padding(pad_id=pad, pad_token="[PAD]", length=self.max_length)
+        else:
+            tokenizer.enable_padding(pad_id=pad, pad_token="[PAD]")
+        return tokenizer
 
     def save(self, path):
         """Write the fitted tokenizer as a HF ``tokenizer.json`` file.

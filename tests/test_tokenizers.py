@@ -278,3 +278,27 @@ def test_block_layout_equals_flat_scatter(lengths, repeats, k, stride, max_lengt
         slow = tokenizer._to_padded(*tokenizer._encode_flat(sequences))
         np.testing.assert_array_equal(fast["input_ids"], slow["input_ids"])
         np.testing.assert_array_equal(fast["attention_mask"], slow["attention_mask"])
+
+
+@pytest.mark.parametrize("max_length", [None, 2, 5, 40])
+@pytest.mark.parametrize("add_special_tokens", [True, False])
+def test_bpe_padding_in_rust_equals_the_shared_layout(bpe_on_gue, gue_tata, max_length, add_special_tokens):
+    tokenizer = clone_fitted(bpe_on_gue, max_length=max_length, add_special_tokens=add_special_tokens)
+    sequences = gue_tata[0][:50] + ["", "ACGNNT", "acgt"]
+    fast = tokenizer.transform(sequences)
+    slow = tokenizer._to_padded(*tokenizer._encode_flat(sequences))
+    np.testing.assert_array_equal(fast["input_ids"], slow["input_ids"])
+    np.testing.assert_array_equal(fast["attention_mask"], slow["attention_mask"])
+
+
+def test_bpe_without_truncation_pads_to_max_length_or_names_the_long_sequence(bpe_on_gue):
+    tokenizer = clone_fitted(bpe_on_gue, max_length=30, truncation=False)
+    assert tokenizer.transform(["ACGT"])["input_ids"].shape == (1, 30)
+    with pytest.raises(ValueError, match=r"^Sequence 1 has \d+ tokens, more than max_length=30 allows \(28 after"):
+        tokenizer.transform(["ACGT", "ACGTTGCA" * 40])
+
+
+def clone_fitted(tokenizer, **params):
+    import copy
+
+    return copy.deepcopy(tokenizer).set_params(**params)
