@@ -1,0 +1,17 @@
+"""Datasets: synthetic DNA classification problems and fetchers for public benchmarks.
+
+Fetched datasets are cached under :func:`get_data_home` (``~/dnatok_data`` by
+default, or ``$DNATOK_DATA``) and downloaded only once.
+"""
+
+from ._genomic_benchmarks import fetch_genomic_benchmark, list_genomic_benchmarks
+from ._home import clear_data_home, get_data_home
+from ._synthetic import make_motif_classification
+
+__all__ = [
+    "clear_data_home",
+    "fetch_genomic_benchmark",
+    "get_data_home",
+    "list_genomic_benchmarks",
+    "make_motif_classification",
+]

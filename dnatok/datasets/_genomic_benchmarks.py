@@ -1,0 +1,547 @@
+"""Fetching the Genomic Benchmarks datasets (Grešová et al. 2023) into a local cache.
+
+Upstream (the ``genomic-benchmarks`` package) publishes each dataset as one zip
+archive, ``<name>_v<version>.zip``, in Zenodo record 16605299 (earlier releases
+used Google Drive). The archive holds one folder per dataset::
+
+    <name>/train/<class_name>/<id>.txt
+    <name>/test/<class_name>/<id>.txt
+
+with one sequence per file, no header and no trailing newline.
+
+The fetcher downloads an archive once into ``<data_home>/genomic_benchmarks/``,
+checks its SHA-256 where one is known, extracts it into
+``<data_home>/genomic_benchmarks/<name>_v<version>/`` and deletes the archive.
+Every step writes to a temporary name in the same folder and renames it into place
+only when complete, so an interrupted or failed download never leaves something
+that looks like a cached dataset.
+"""
+
+import difflib
+import hashlib
+import http.client
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._home import get_data_home
+
+__all__ = [
+    "fetch_genomic_benchmark",
+    "list_genomic_benchmarks",
+    "DEFAULT_BASE_URL",
+    "BASE_URL_ENV",
+]
+
+#: Folder that holds the upstream archives (Zenodo record 16605299).
+DEFAULT_BASE_URL = "https://zenodo.org/records/16605299/files"
+#: Environment variable that replaces :data:`DEFAULT_BASE_URL`, e.g. for a mirror.
+BASE_URL_ENV = "DNATOK_GENOMIC_BENCHMARKS_URL"
+
+_CACHE_SUBFOLDER = "genomic_benchmarks"
+_SUBSETS = ("train", "test", "all")
+_SPLITS = ("train", "test")
+_CHUNK_SIZE = 1 << 20
+_TIMEOUT_SECONDS = 60
+_CITATION = (
+    "Grešová K., Martinek V., Čechák D., Šimeček P., Alexiou P. (2023). Genomic "
+    "benchmarks: a collection of datasets for genomic sequence classification. "
+    "BMC Genomic Data 24, 25. https://doi.org/10.1186/s12863-023-01123-8"
+)
+_UPSTREAM = "https://github.com/ML-Bioinfo-CEITEC/genomic_benchmarks"
+
+
+@dataclass(frozen=True)
+class _GenomicBenchmark:
+    """What is known about one upstream dataset without downloading it."""
+
+    class_names: tuple
+    description: str
+    version: int = 0
+    # SHA-256 of <name>_v<version>.zip. Upstream publishes no SHA-256 and this
+    # package was written offline, so none is known yet: pass ``checksum=`` to
+    # fetch_genomic_benchmark to verify a download, and fill these in once the
+    # archives have been hashed.
+    sha256: str | None = None
+
+
+# Names, versions and class folders as listed by upstream's cloud cache
+# (src/genomic_benchmarks/loc2seq/cloud_caching.py) and datasets/*/metadata.yaml.
+_GENOMIC_BENCHMARKS = {
+    "demo_coding_vs_intergenomic_seqs": _GenomicBenchmark(
+        ("coding_seqs", "intergenomic_seqs"),
+        "Human protein-coding transcript sequences versus random intergenomic "
+        "sequences (a demo dataset).",
+    ),
+    "demo_human_or_worm": _GenomicBenchmark(
+        ("human", "worm"),
+        "Random sequences of the human genome versus random sequences of the "
+        "C. elegans genome (a demo dataset).",
+    ),
+    "drosophila_enhancers_stark": _GenomicBenchmark(
+        ("negative", "positive"),
+        "Drosophila melanogaster enhancers (Stark lab) versus negative sequences.",
+    ),
+    "dummy_mouse_enhancers_ensembl": _GenomicBenchmark(
+        ("negative", "positive"),
+        "A small set of mouse enhancers from Ensembl versus negative sequences, "
+        "meant for tests.",
+    ),
+    "human_enhancers_cohn": _GenomicBenchmark(
+        ("negative", "positive"),
+        "Human enhancers from Cohn et al. (2018) versus negative sequences.",
+    ),
+    "human_enhancers_ensembl": _GenomicBenchmark(
+        ("negative", "positive"),
+        "Human enhancers from Ensembl versus negative sequences.",
+    ),
+    "human_ensembl_regulatory": _GenomicBenchmark(
+        ("enhancer", "ocr", "promoter"),
+        "Human regulatory elements from the Ensembl regulatory build: enhancers, "
+        "open chromatin regions (ocr) and promoters.",
+    ),
+    "human_nontata_promoters": _GenomicBenchmark(
+        ("negative", "positive"),
+        "Human non-TATA promoters versus non-promoter sequences, all 251 bp long.",
+    ),
+    "human_ocr_ensembl": _GenomicBenchmark(
+        ("negative", "positive"),
+        "Human open chromatin regions from Ensembl versus negative sequences.",
+    ),
+}
+
+
+class _TransientDownloadError(OSError):
+    """A download failure that may succeed on retry (truncated body, 5xx, reset)."""
+
+
+def list_genomic_benchmarks():
+    """Return the names of the Genomic Benchmarks datasets that can be fetched.
+
+    Returns
+    -------
+    names : list of str
+        Sorted dataset names, each a valid ``name`` for
+        :func:`fetch_genomic_benchmark`.
+
+    Examples
+    --------
+    >>> from dnatok.datasets import list_genomic_benchmarks
+    >>> "human_nontata_promoters" in list_genomic_benchmarks()
+    True
+    """
+    return sorted(_GENOMIC_BENCHMARKS)
+
+
+def fetch_genomic_benchmark(
+    name,
+    *,
+    subset="train",
+    data_home=None,
+    download_if_missing=True,
+    version=None,
+    base_url=None,
+    checksum=None,
+    return_X_y=False,
+    n_retries=3,
+    delay=1.0,
+):
+    """Load a Genomic Benchmarks dataset, downloading it on first use.
+
+    The Genomic Benchmarks (Grešová et al. 2023) are DNA sequence classification
+    datasets: each class is a kind of genomic region (promoter, enhancer, ...) and
+    each sample is one sequence. The first call downloads the dataset archive into
+    ``data_home``; later calls read the cached copy without touching the network.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name, e.g. ``"human_nontata_promoters"``. See
+        :func:`list_genomic_benchmarks` for all names.
+    subset : {"train", "test", "all"}, default="train"
+        Which split to load. ``"all"`` returns the training sequences followed by
+        the test sequences.
+    data_home : str or path-like, default=None
+        Cache folder, see :func:`get_data_home`. Defaults to ``$DNATOK_DATA`` or
+        ``~/dnatok_data``.
+    download_if_missing : bool, default=True
+        If False, raise an OSError instead of downloading a dataset that is not
+        cached.
+    version : int, default=None
+        Dataset version. None means the version this package knows (0 for all
+        datasets at the time of writing). Another version is fetched as
+        ``<name>_v<version>.zip`` with no known checksum.
+    base_url : str, default=None
+        URL of the folder holding the archives; the archive URL is
+        ``<base_url>/<name>_v<version>.zip``. None means ``$DNATOK_GENOMIC_BENCHMARKS_URL``
+        if set, else :data:`DEFAULT_BASE_URL` (Zenodo). ``file://`` URLs work too.
+    checksum : str, default=None
+        Expected SHA-256 (64 hex digits) of the archive. Overrides the checksum
+        this package knows. Only used when downloading.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+    n_retries : int, default=3
+        How many times to retry a download that failed in a way that may be
+        temporary (connection reset, truncated body, HTTP 5xx).
+    delay : float, default=1.0
+        Seconds to wait between retries.
+
+    Returns
+    -------
+    dataset : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        data : list of str
+            The DNA sequences.
+        target : ndarray of shape (n_samples,), dtype int64
+            The labels: ``target_names[target[i]]`` is the class of ``data[i]``.
+        target_names : list of str
+            The class folder names, sorted. The same for every subset.
+        DESCR : str
+            Description of the dataset.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    ValueError
+        If ``name``, ``subset``, ``version`` or ``checksum`` is not valid.
+    OSError
+        If the dataset is not cached and ``download_if_missing`` is False, if the
+        download fails, if its checksum does not match, or if the archive is not
+        in the Genomic Benchmarks layout.
+
+    Examples
+    --------
+    >>> from dnatok.datasets import fetch_genomic_benchmark
+    >>> promoters = fetch_genomic_benchmark("human_nontata_promoters")  # doctest: +SKIP
+    >>> promoters.target_names  # doctest: +SKIP
+    ['negative', 'positive']
+    >>> X, y = fetch_genomic_benchmark(
+    ...     "human_nontata_promoters", subset="test", return_X_y=True
+    ... )  # doctest: +SKIP
+    """
+    benchmark = _check_name(name)
+    _check_subset(subset)
+    version = _check_version(version, benchmark)
+    _check_retries(n_retries, delay)
+    expected_sha256 = _check_checksum(checksum)
+    if expected_sha256 is None and version == benchmark.version:
+        expected_sha256 = benchmark.sha256
+
+    cache_folder = os.path.join(get_data_home(data_home), _CACHE_SUBFOLDER)
+    os.makedirs(cache_folder, exist_ok=True)
+    dataset_folder = _ensure_cached(
+        name,
+        version,
+        cache_folder,
+        download_if_missing=download_if_missing,
+        base_url=base_url,
+        expected_sha256=expected_sha256,
+        n_retries=n_retries,
+        delay=delay,
+    )
+
+    target_names = _class_folders(dataset_folder)
+    splits = _SPLITS if subset == "all" else (subset,)
+    data, target = [], []
+    for split in splits:
+        split_data, split_target = _read_split(os.path.join(dataset_folder, split), target_names)
+        data.extend(split_data)
+        target.extend(split_target)
+    target = np.asarray(target, dtype=np.int64)
+
+    if return_X_y:
+        return data, target
+    descr = _describe(name, version, benchmark, subset, target, target_names)
+    return Bunch(data=data, target=target, target_names=target_names, DESCR=descr)
+
+
+# --------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------
+
+
+def _check_name(name):
+    if isinstance(name, str) and name in _GENOMIC_BENCHMARKS:
+        return _GENOMIC_BENCHMARKS[name]
+    known = list_genomic_benchmarks()
+    close = difflib.get_close_matches(str(name), known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"Unknown Genomic Benchmarks dataset {name!r}.{hint} Known datasets: {', '.join(known)}."
+    )
+
+
+def _check_subset(subset):
+    if subset not in _SUBSETS:
+        raise ValueError(f"subset must be one of {', '.join(map(repr, _SUBSETS))}; got {subset!r}.")
+
+
+def _check_version(version, benchmark):
+    if version is None:
+        return benchmark.version
+    # bool is an int subclass; version=True is surely a mistake
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 0:
+        raise ValueError(
+            f"version must be a non-negative integer or None (the known version, "
+            f"{benchmark.version}); got {version!r}."
+        )
+    return int(version)
+
+
+def _check_retries(n_retries, delay):
+    if isinstance(n_retries, bool) or not isinstance(n_retries, (int, np.integer)) or n_retries < 0:
+        raise ValueError(f"n_retries must be a non-negative integer; got {n_retries!r}.")
+    if isinstance(delay, bool) or not isinstance(delay, (int, float, np.number)) or not delay >= 0:
+        raise ValueError(f"delay must be a non-negative number of seconds; got {delay!r}.")
+
+
+def _check_checksum(checksum):
+    if checksum is None:
+        return None
+    normalized = str(checksum).strip().lower()
+    if len(normalized) != 64 or any(c not in "0123456789abcdef" for c in normalized):
+        raise ValueError(
+            f"checksum must be a SHA-256 hex digest (64 hexadecimal characters); got "
+            f"{checksum!r}. Compute one with `sha256sum <archive>`."
+        )
+    return normalized
+
+
+def _resolve_base_url(base_url):
+    if base_url is None:
+        base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    return str(base_url).rstrip("/")
+
+
+# --------------------------------------------------------------------------
+# Cache, download and extraction
+# --------------------------------------------------------------------------
+
+
+def _ensure_cached(
+    name, version, cache_folder, *, download_if_missing, base_url, expected_sha256, n_retries, delay
+):
+    """Return the extracted dataset folder, downloading and extracting it if needed."""
+    dataset_folder = os.path.join(cache_folder, f"{name}_v{version}")
+    # The folder only ever appears by an atomic rename of a complete extraction,
+    # so its existence alone means the cache is valid.
+    if os.path.isdir(dataset_folder):
+        return dataset_folder
+
+    archive_name = f"{name}_v{version}.zip"
+    archive_path = os.path.join(cache_folder, archive_name)
+    url = f"{_resolve_base_url(base_url)}/{archive_name}"
+    # A verified archive left by an interrupted earlier call saves a download.
+    if os.path.isfile(archive_path) and not _archive_matches(archive_path, expected_sha256):
+        os.remove(archive_path)
+    if not os.path.isfile(archive_path):
+        if not download_if_missing:
+            raise OSError(
+                f"Genomic Benchmarks dataset {name!r} (version {version}) is not in "
+                f"the cache folder {cache_folder} and download_if_missing=False. "
+                f"Call again with download_if_missing=True to download it from "
+                f"{url}, or pass the data_home that holds it."
+            )
+        _download(url, archive_path, expected_sha256, n_retries=n_retries, delay=delay)
+
+    _extract(archive_path, dataset_folder, name=name, url=url)
+    os.remove(archive_path)
+    return dataset_folder
+
+
+def _archive_matches(archive_path, expected_sha256):
+    return expected_sha256 is None or _sha256(archive_path) == expected_sha256
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(url, archive_path, expected_sha256, *, n_retries, delay):
+    """Download ``url`` to ``archive_path`` atomically, checking its SHA-256."""
+    folder, archive_name = os.path.split(archive_path)
+    # A unique temporary name in the destination folder: parallel downloads do not
+    # clash, and os.replace below is atomic because it stays on one file system.
+    handle, partial_path = tempfile.mkstemp(prefix=f".{archive_name}.", suffix=".part", dir=folder)
+    os.close(handle)
+    try:
+        actual_sha256 = _download_with_retries(url, partial_path, n_retries=n_retries, delay=delay)
+        if expected_sha256 is not None and actual_sha256 != expected_sha256:
+            raise OSError(
+                f"SHA-256 checksum mismatch for {url}: expected {expected_sha256}, got "
+                f"{actual_sha256}. The download is corrupted or the archive changed "
+                f"upstream, so it was deleted. Try again; if you trust the new archive, "
+                f"pass checksum={actual_sha256!r}."
+            )
+        os.replace(partial_path, archive_path)
+    finally:
+        if os.path.exists(partial_path):
+            os.remove(partial_path)
+
+
+def _download_with_retries(url, path, *, n_retries, delay):
+    for attempts_left in range(n_retries, -1, -1):
+        try:
+            return _download_once(url, path)
+        except _TransientDownloadError as error:
+            if attempts_left == 0:
+                raise OSError(
+                    f"Could not download {url} after {n_retries + 1} attempt(s): {error}. "
+                    f"Check your network connection, or set base_url= (or "
+                    f"${BASE_URL_ENV}) to a mirror."
+                ) from error
+            time.sleep(delay)
+
+
+def _download_once(url, path):
+    """Stream ``url`` into ``path`` and return its SHA-256 hex digest."""
+    digest = hashlib.sha256()
+    n_bytes = 0
+    try:
+        with urllib.request.urlopen(url, timeout=_TIMEOUT_SECONDS) as response:
+            expected_length = response.headers.get("Content-Length")
+            with open(path, "wb") as out:
+                for chunk in iter(lambda: response.read(_CHUNK_SIZE), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    n_bytes += len(chunk)
+    except urllib.error.HTTPError as error:
+        message = f"HTTP {error.code} {error.reason} for {url}"
+        if error.code >= 500 or error.code == 429:
+            raise _TransientDownloadError(message) from error
+        raise OSError(
+            f"Could not download {url}: HTTP {error.code} {error.reason}. Check the "
+            f"dataset name and version, or set base_url= (or ${BASE_URL_ENV}) to the "
+            f"folder that holds <name>_v<version>.zip."
+        ) from error
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as error:
+        raise _TransientDownloadError(f"{type(error).__name__}: {error}") from error
+    # A server that closes the connection early ends the body without an error
+    # from read(); only the byte count reveals the truncation.
+    if expected_length is not None and n_bytes != int(expected_length):
+        raise _TransientDownloadError(
+            f"connection closed after {n_bytes} of {expected_length} bytes from {url}"
+        )
+    return digest.hexdigest()
+
+
+def _extract(archive_path, dataset_folder, *, name, url):
+    """Extract the archive's dataset folder to ``dataset_folder`` atomically."""
+    cache_folder = os.path.dirname(dataset_folder)
+    staging_folder = tempfile.mkdtemp(prefix=f".{os.path.basename(dataset_folder)}.", dir=cache_folder)
+    try:
+        try:
+            with zipfile.ZipFile(archive_path) as archive:
+                _check_member_paths(archive, url)
+                archive.extractall(staging_folder)
+        except zipfile.BadZipFile as error:
+            os.remove(archive_path)
+            raise OSError(
+                f"The archive downloaded from {url} is not a valid zip file ({error}); "
+                f"it was deleted. Check that base_url points at the Genomic Benchmarks "
+                f"archives, then try again."
+            ) from error
+        extracted_root = _find_dataset_root(staging_folder, name)
+        if extracted_root is None:
+            os.remove(archive_path)
+            raise OSError(
+                f"The archive downloaded from {url} is not in the Genomic Benchmarks "
+                f"layout: expected {name}/train/<class>/<id>.txt and "
+                f"{name}/test/<class>/<id>.txt. It was deleted."
+            )
+        try:
+            os.rename(extracted_root, dataset_folder)
+        except OSError:
+            # Another process finished the same extraction first: keep its copy.
+            if not os.path.isdir(dataset_folder):
+                raise
+    finally:
+        shutil.rmtree(staging_folder, ignore_errors=True)
+
+
+def _check_member_paths(archive, url):
+    # Refuse archives whose members would land outside the extraction folder.
+    for member in archive.namelist():
+        parts = member.replace("\\", "/").split("/")
+        if member.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+            raise OSError(f"Refusing to extract the archive from {url}: unsafe member path {member!r}.")
+
+
+def _find_dataset_root(staging_folder, name):
+    """Return the extracted folder that holds train/ and test/, or None."""
+    candidates = [os.path.join(staging_folder, name), staging_folder]
+    subfolders = _visible_subfolders(staging_folder)
+    if len(subfolders) == 1:
+        candidates.append(os.path.join(staging_folder, subfolders[0]))
+    for candidate in candidates:
+        if all(os.path.isdir(os.path.join(candidate, split)) for split in _SPLITS):
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------
+# Reading the extracted layout
+# --------------------------------------------------------------------------
+
+
+def _visible_subfolders(folder):
+    with os.scandir(folder) as entries:
+        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith((".", "__")))
+
+
+def _class_folders(dataset_folder):
+    # The union over both splits, so labels mean the same in train and test.
+    names = set()
+    for split in _SPLITS:
+        names.update(_visible_subfolders(os.path.join(dataset_folder, split)))
+    return sorted(names)
+
+
+def _sequence_file_order(file_name):
+    # Upstream ids are integers: order 2.txt before 10.txt.
+    stem = file_name[: -len(".txt")]
+    return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
+
+
+def _read_split(split_folder, target_names):
+    data, target = [], []
+    for label, class_name in enumerate(target_names):
+        class_folder = os.path.join(split_folder, class_name)
+        if not os.path.isdir(class_folder):
+            continue
+        with os.scandir(class_folder) as entries:
+            file_names = [e.name for e in entries if e.name.endswith(".txt") and e.is_file()]
+        file_names.sort(key=_sequence_file_order)
+        for file_name in file_names:
+            with open(os.path.join(class_folder, file_name), encoding="utf-8") as handle:
+                data.append(handle.read().strip())
+        target.extend([label] * len(file_names))
+    return data, target
+
+
+def _describe(name, version, benchmark, subset, target, target_names):
+    counts = np.bincount(target, minlength=len(target_names))
+    class_lines = "\n".join(
+        f"    {label}: {class_name} ({count} sequences)"
+        for label, (class_name, count) in enumerate(zip(target_names, counts))
+    )
+    title = f"Genomic Benchmarks: {name} (version {version})"
+    return (
+        f"{title}\n{'=' * len(title)}\n\n{benchmark.description}\n\n"
+        f"Subset {subset!r}: {len(target)} sequences.\nClasses (label: name):\n{class_lines}\n\n"
+        f"Source: {_UPSTREAM}\nReference: {_CITATION}\n"
+    )

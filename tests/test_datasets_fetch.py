@@ -1,0 +1,448 @@
+"""Tests for the Genomic Benchmarks fetcher and the data-home helpers.
+
+A real HTTP server on 127.0.0.1 serves small archives built here in the upstream
+layout (``<name>/{train,test}/<class>/<id>.txt``), so every byte goes through
+urllib exactly as it would from Zenodo, and no test touches the internet.
+"""
+
+import hashlib
+import io
+import os
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.utils import Bunch
+
+from dnatok.datasets._genomic_benchmarks import (
+    BASE_URL_ENV,
+    fetch_genomic_benchmark,
+    list_genomic_benchmarks,
+)
+from dnatok.datasets._home import DATA_HOME_ENV, clear_data_home, get_data_home
+
+NAME = "dummy_mouse_enhancers_ensembl"
+ARCHIVE = f"{NAME}_v0.zip"
+# ids 0, 2, 10 check that files are read in numeric, not lexicographic, order
+SEQUENCES = {
+    "train": {
+        "negative": {"0": "AAAA", "2": "CCCC", "10": "GGGG"},
+        "positive": {"1": "ACGTACGT", "3": "TTTT"},
+    },
+    "test": {
+        "negative": {"4": "GATTACA"},
+        "positive": {"5": "CAT", "6": "TAC"},
+    },
+}
+TRAIN_X = ["AAAA", "CCCC", "GGGG", "ACGTACGT", "TTTT"]
+TRAIN_Y = [0, 0, 0, 1, 1]
+TEST_X = ["GATTACA", "CAT", "TAC"]
+TEST_Y = [0, 1, 1]
+
+
+def make_zip(files):
+    """Zip ``{path: text}`` in memory and return the bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return buffer.getvalue()
+
+
+def upstream_layout(name=NAME, sequences=SEQUENCES):
+    files = {}
+    for split, classes in sequences.items():
+        for class_name, by_id in classes.items():
+            for seq_id, sequence in by_id.items():
+                files[f"{name}/{split}/{class_name}/{seq_id}.txt"] = sequence
+    return files
+
+
+ARCHIVE_BYTES = make_zip(upstream_layout())
+ARCHIVE_SHA256 = hashlib.sha256(ARCHIVE_BYTES).hexdigest()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves ``server.files``; paths in ``server.truncate`` stop mid-body, and
+    ``server.failures[path]`` is a list of status codes returned before success."""
+
+    def do_GET(self):
+        server = self.server
+        path = self.path.split("?", 1)[0]
+        with server.lock:
+            server.requests.append(path)
+            failures = server.failures.get(path)
+            status = failures.pop(0) if failures else None
+        body = server.files.get(path)
+        if status is None and body is None:
+            status = 404
+        if status is not None:
+            self.send_error(status)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if path in server.truncate:
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    server.lock = threading.Lock()
+    # a short poll interval keeps shutdown() fast
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    server.base_url = f"http://127.0.0.1:{server.server_address[1]}/files"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(http_server):
+    """The module's server, reset to serve the standard archive."""
+    http_server.files = {f"/files/{ARCHIVE}": ARCHIVE_BYTES}
+    http_server.requests = []
+    http_server.truncate = set()
+    http_server.failures = {}
+    return http_server
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch):
+    monkeypatch.delenv(DATA_HOME_ENV, raising=False)
+    monkeypatch.delenv(BASE_URL_ENV, raising=False)
+    return tmp_path / "data_home"
+
+
+def cache_listing(data_home):
+    """Everything in the Genomic Benchmarks cache folder, hidden files included."""
+    folder = Path(data_home) / "genomic_benchmarks"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def fetch(server, data_home, **kwargs):
+    kwargs.setdefault("delay", 0)
+    return fetch_genomic_benchmark(NAME, data_home=data_home, base_url=server.base_url, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Download and cache
+# --------------------------------------------------------------------------
+
+
+def test_first_fetch_downloads_and_second_uses_cache(server, data_home):
+    first = fetch(server, data_home)
+    assert server.requests == [f"/files/{ARCHIVE}"]
+    assert isinstance(first, Bunch)
+    assert first.data == TRAIN_X
+    assert first.target.tolist() == TRAIN_Y
+    assert first.target.dtype == np.int64
+    assert first.target_names == ["negative", "positive"]
+
+    second = fetch(server, data_home)
+    assert len(server.requests) == 1, "the second fetch must read the cache"
+    assert second.data == first.data
+    np.testing.assert_array_equal(second.target, first.target)
+
+
+def test_cache_holds_only_the_extracted_dataset(server, data_home):
+    fetch(server, data_home)
+    # no archive, no .part file, no staging folder left behind
+    assert cache_listing(data_home) == [f"{NAME}_v0"]
+    extracted = Path(data_home) / "genomic_benchmarks" / f"{NAME}_v0"
+    assert (extracted / "train" / "negative" / "10.txt").read_text() == "GGGG"
+
+
+@pytest.mark.parametrize(
+    "subset, expected_X, expected_y",
+    [("train", TRAIN_X, TRAIN_Y), ("test", TEST_X, TEST_Y), ("all", TRAIN_X + TEST_X, TRAIN_Y + TEST_Y)],
+)
+def test_subsets(server, data_home, subset, expected_X, expected_y):
+    dataset = fetch(server, data_home, subset=subset)
+    assert dataset.data == expected_X
+    assert dataset.target.tolist() == expected_y
+    assert dataset.target_names == ["negative", "positive"]
+
+
+def test_return_X_y(server, data_home):
+    X, y = fetch(server, data_home, subset="test", return_X_y=True)
+    assert X == TEST_X
+    assert isinstance(y, np.ndarray)
+    assert y.tolist() == TEST_Y
+
+
+def test_descr_names_dataset_and_counts(server, data_home):
+    descr = fetch(server, data_home).DESCR
+    assert NAME in descr
+    assert "0: negative (3 sequences)" in descr
+    assert "1: positive (2 sequences)" in descr
+    assert "Grešová" in descr
+
+
+def test_target_names_are_sorted_class_folders(server, data_home):
+    # class folders in a 3-class dataset, written in unsorted order
+    sequences = {
+        split: {"promoter": {"0": "AC"}, "enhancer": {"1": "GT"}, "ocr": {"2": "TT"}} for split in ("train", "test")
+    }
+    name = "human_ensembl_regulatory"
+    server.files = {f"/files/{name}_v0.zip": make_zip(upstream_layout(name, sequences))}
+    dataset = fetch_genomic_benchmark(name, data_home=data_home, base_url=server.base_url)
+    assert dataset.target_names == ["enhancer", "ocr", "promoter"]
+    assert [dataset.target_names[label] for label in dataset.target] == ["enhancer", "ocr", "promoter"]
+    assert dataset.data == ["GT", "TT", "AC"]
+
+
+def test_archive_without_top_folder_is_accepted(server, data_home):
+    flat = {path.split("/", 1)[1]: text for path, text in upstream_layout().items()}
+    server.files = {f"/files/{ARCHIVE}": make_zip(flat)}
+    assert fetch(server, data_home).data == TRAIN_X
+
+
+def test_correct_checksum_is_accepted(server, data_home):
+    dataset = fetch(server, data_home, checksum=ARCHIVE_SHA256.upper())
+    assert dataset.data == TRAIN_X
+
+
+def test_checksum_mismatch_raises_and_leaves_no_files(server, data_home):
+    wrong = "0" * 64
+    with pytest.raises(OSError, match=f"expected {wrong}, got {ARCHIVE_SHA256}"):
+        fetch(server, data_home, checksum=wrong)
+    assert cache_listing(data_home) == []
+    # nothing was cached: the next fetch downloads again
+    fetch(server, data_home, checksum=ARCHIVE_SHA256)
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("checksum", ["abc", "g" * 64, 42])
+def test_invalid_checksum_value(server, data_home, checksum):
+    with pytest.raises(ValueError, match="checksum must be a SHA-256 hex digest"):
+        fetch(server, data_home, checksum=checksum)
+    assert server.requests == []
+
+
+def test_http_404_names_url_and_leaves_no_files(server, data_home):
+    server.files = {}
+    url = f"{server.base_url}/{ARCHIVE}"
+    with pytest.raises(OSError, match=f"Could not download {url}: HTTP 404"):
+        fetch(server, data_home)
+    assert len(server.requests) == 1, "a 404 is not worth retrying"
+    assert cache_listing(data_home) == []
+
+
+def test_truncated_download_is_retried_then_fails_cleanly(server, data_home):
+    server.truncate = {f"/files/{ARCHIVE}"}
+    with pytest.raises(OSError, match=rf"Could not download .*{ARCHIVE} after 2 attempt\(s\)"):
+        fetch(server, data_home, n_retries=1)
+    assert len(server.requests) == 2
+    assert cache_listing(data_home) == []
+
+
+def test_server_error_is_retried_until_success(server, data_home):
+    server.failures = {f"/files/{ARCHIVE}": [503, 500]}
+    dataset = fetch(server, data_home, n_retries=2)
+    assert dataset.data == TRAIN_X
+    assert len(server.requests) == 3
+    assert cache_listing(data_home) == [f"{NAME}_v0"]
+
+
+def test_connection_refused_is_wrapped(data_home):
+    # bind a port, then close it, so nothing listens there
+    probe = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    port = probe.server_address[1]
+    probe.server_close()
+    url = f"http://127.0.0.1:{port}/files"
+    with pytest.raises(OSError, match=f"Could not download {url}/{ARCHIVE} after 1 attempt"):
+        fetch_genomic_benchmark(NAME, data_home=data_home, base_url=url, n_retries=0)
+    assert cache_listing(data_home) == []
+
+
+def test_not_a_zip_raises_and_leaves_no_files(server, data_home):
+    server.files = {f"/files/{ARCHIVE}": b"<html>not a zip</html>"}
+    with pytest.raises(OSError, match="is not a valid zip file"):
+        fetch(server, data_home)
+    assert cache_listing(data_home) == []
+
+
+def test_wrong_layout_raises_and_leaves_no_files(server, data_home):
+    server.files = {f"/files/{ARCHIVE}": make_zip({f"{NAME}/train.csv": "id,seq\n"})}
+    with pytest.raises(OSError, match="not in the Genomic Benchmarks layout"):
+        fetch(server, data_home)
+    assert cache_listing(data_home) == []
+
+
+def test_unsafe_member_path_is_refused(server, data_home):
+    files = upstream_layout()
+    files["../escaped.txt"] = "ACGT"
+    server.files = {f"/files/{ARCHIVE}": make_zip(files)}
+    with pytest.raises(OSError, match="unsafe member path"):
+        fetch(server, data_home)
+    assert not (Path(data_home) / "escaped.txt").exists()
+    assert f"{NAME}_v0" not in cache_listing(data_home)
+
+
+def test_other_version_uses_versioned_archive_name(server, data_home):
+    server.files = {f"/files/{NAME}_v1.zip": ARCHIVE_BYTES}
+    dataset = fetch(server, data_home, version=1)
+    assert dataset.data == TRAIN_X
+    assert server.requests == [f"/files/{NAME}_v1.zip"]
+    assert cache_listing(data_home) == [f"{NAME}_v1"]
+
+
+def test_file_url(tmp_path, data_home):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / ARCHIVE).write_bytes(ARCHIVE_BYTES)
+    dataset = fetch_genomic_benchmark(NAME, data_home=data_home, base_url=mirror.as_uri(), checksum=ARCHIVE_SHA256)
+    assert dataset.data == TRAIN_X
+
+
+# --------------------------------------------------------------------------
+# download_if_missing, data_home and environment variables
+# --------------------------------------------------------------------------
+
+
+def test_download_if_missing_false_without_cache(server, data_home):
+    with pytest.raises(OSError, match="is not in the cache folder .* download_if_missing=False"):
+        fetch(server, data_home, download_if_missing=False)
+    assert server.requests == []
+    assert cache_listing(data_home) == []
+
+
+def test_download_if_missing_false_with_cache(server, data_home):
+    fetch(server, data_home)
+    dataset = fetch(server, data_home, download_if_missing=False)
+    assert dataset.data == TRAIN_X
+    assert len(server.requests) == 1
+
+
+def test_verified_archive_left_in_cache_is_extracted_without_download(server, data_home):
+    # as if an earlier call was interrupted between download and extraction
+    cache = Path(get_data_home(data_home)) / "genomic_benchmarks"
+    cache.mkdir()
+    (cache / ARCHIVE).write_bytes(ARCHIVE_BYTES)
+    dataset = fetch(server, data_home, download_if_missing=False, checksum=ARCHIVE_SHA256)
+    assert dataset.data == TRAIN_X
+    assert server.requests == []
+    assert cache_listing(data_home) == [f"{NAME}_v0"]
+
+
+def test_stale_archive_with_wrong_checksum_is_replaced(server, data_home):
+    cache = Path(get_data_home(data_home)) / "genomic_benchmarks"
+    cache.mkdir()
+    (cache / ARCHIVE).write_bytes(b"stale")
+    dataset = fetch(server, data_home, checksum=ARCHIVE_SHA256)
+    assert dataset.data == TRAIN_X
+    assert len(server.requests) == 1
+
+
+def test_data_home_env_var(server, data_home, tmp_path, monkeypatch):
+    env_home = tmp_path / "from_env"
+    monkeypatch.setenv(DATA_HOME_ENV, str(env_home))
+    assert get_data_home() == str(env_home)
+    fetch_genomic_benchmark(NAME, base_url=server.base_url)
+    assert cache_listing(env_home) == [f"{NAME}_v0"]
+    # an explicit data_home wins over the environment variable
+    fetch(server, data_home)
+    assert cache_listing(data_home) == [f"{NAME}_v0"]
+
+
+def test_base_url_env_var(server, data_home, monkeypatch):
+    monkeypatch.setenv(BASE_URL_ENV, server.base_url + "/")
+    dataset = fetch_genomic_benchmark(NAME, data_home=data_home)
+    assert dataset.data == TRAIN_X
+    assert server.requests == [f"/files/{ARCHIVE}"]
+
+
+def test_get_data_home_default_and_tilde(tmp_path, monkeypatch):
+    monkeypatch.delenv(DATA_HOME_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert get_data_home() == str(tmp_path / "dnatok_data")
+    assert os.path.isdir(tmp_path / "dnatok_data")
+    assert get_data_home("~/elsewhere") == str(tmp_path / "elsewhere")
+
+
+def test_get_data_home_accepts_path_and_creates_it(tmp_path):
+    folder = tmp_path / "a" / "b"
+    assert get_data_home(folder) == str(folder)
+    assert folder.is_dir()
+
+
+def test_clear_data_home(server, data_home):
+    fetch(server, data_home)
+    clear_data_home(data_home)
+    assert not Path(data_home).exists()
+    fetch(server, data_home)
+    assert len(server.requests) == 2
+
+
+# --------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------
+
+
+def test_unknown_name_lists_known_names(data_home):
+    with pytest.raises(ValueError, match="Unknown Genomic Benchmarks dataset 'human_nontata_promoter'") as error:
+        fetch_genomic_benchmark("human_nontata_promoter", data_home=data_home)
+    message = str(error.value)
+    assert "Did you mean 'human_nontata_promoters'?" in message
+    for name in list_genomic_benchmarks():
+        assert name in message
+
+
+@pytest.mark.parametrize("subset", ["val", "Train", None])
+def test_bad_subset(data_home, subset):
+    with pytest.raises(ValueError, match=r"subset must be one of 'train', 'test', 'all'; got"):
+        fetch_genomic_benchmark(NAME, subset=subset, data_home=data_home)
+
+
+@pytest.mark.parametrize("version", [-1, 1.5, "0", True])
+def test_bad_version(data_home, version):
+    with pytest.raises(ValueError, match="version must be a non-negative integer or None"):
+        fetch_genomic_benchmark(NAME, version=version, data_home=data_home)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"n_retries": -1}, "n_retries"), ({"delay": -0.5}, "delay")])
+def test_bad_retry_settings(data_home, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fetch_genomic_benchmark(NAME, data_home=data_home, **kwargs)
+
+
+def test_list_genomic_benchmarks():
+    names = list_genomic_benchmarks()
+    assert names == sorted(names)
+    assert {
+        "demo_coding_vs_intergenomic_seqs",
+        "demo_human_or_worm",
+        "drosophila_enhancers_stark",
+        "dummy_mouse_enhancers_ensembl",
+        "human_enhancers_cohn",
+        "human_enhancers_ensembl",
+        "human_ensembl_regulatory",
+        "human_nontata_promoters",
+        "human_ocr_ensembl",
+    } == set(names)
+
+
+def test_public_api_reexported():
+    import dnatok.datasets as datasets
+
+    for name in ["fetch_genomic_benchmark", "get_data_home", "clear_data_home", "list_genomic_benchmarks"]:
+        assert name in datasets.__all__
+        assert callable(getattr(datasets, name))
