@@ -1,11 +1,20 @@
-"""dnatok: DNA language-model tokenizers and models as scikit-learn estimators."""
+"""dnatok: DNA language-model tokenizers and models as scikit-learn estimators.
+
+Tokenizers (scikit-learn transformers): :class:`KmerTokenizer`,
+:class:`CharTokenizer`, :class:`BPETokenizer`. Sequence I/O: :func:`read_fasta`,
+:func:`write_fasta`, :func:`read_sequence_csv`, :func:`genome_windows`. Datasets:
+:mod:`dnatok.datasets`.
+"""
 
 from ._base import BaseTokenizer
 from ._bpe import BPETokenizer
 from ._char import CharTokenizer
+from ._fasta import read_fasta, write_fasta
 from ._kmer import KmerTokenizer
 from ._sequences import check_sequences, reverse_complement
+from ._tables import read_sequence_csv
 from ._tokenized import TokenizedSequences
+from ._windows import genome_windows
 
 __version__ = "0.1.0"
 
@@ -16,5 +25,9 @@ __all__ = [
     "KmerTokenizer",
     "TokenizedSequences",
     "check_sequences",
+    "genome_windows",
+    "read_fasta",
+    "read_sequence_csv",
     "reverse_complement",
+    "write_fasta",
 ]

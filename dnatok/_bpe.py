@@ -68,9 +68,9 @@ class BPETokenizer(BaseTokenizer):
     --------
     >>> from dnatok import BPETokenizer
     >>> sequences = ["ACGTACGTAC", "ACGTTTACGT", "TTTTACGTAC"] * 5
-    >>> tokenizer = BPETokenizer(vocab_size=12).fit(sequences)
+    >>> tokenizer = BPETokenizer(vocab_size=14).fit(sequences)
     >>> tokenizer.tokenize("ACGTTTTT")
-    ['ACGT', 'TT', 'TT', 'T']
+    ['ACGT', 'TT', 'TT']
     >>> tokenizer.inverse_transform(tokenizer.transform(["ACGTTTTT"]))
     ['ACGTTTTT']
     """
