@@ -116,6 +116,7 @@ class BPETokenizer(BaseTokenizer):
             name: tokenizer.token_to_id(token) for name, token in _SPECIALS.items()
         }
         self.tokenizer_ = tokenizer
+        self._padder = None  # built from tokenizer_ on first transform
         self.vocab_fingerprint_ = _fingerprint(tokenizer)
         self.n_sequences_fit_ = len(sequences)
 
@@ -156,6 +157,8 @@ class BPETokenizer(BaseTokenizer):
     def _encode_padded(self, sequences):
         # HF pads, truncates and adds [CLS]/[SEP] in Rust; only the final list of
         # equal-length id lists crosses into numpy, as with tokenizers used directly
+        if self.max_length is not None and self.add_special_tokens and self.max_length < 2:
+            self._layout(np.zeros(0, dtype=np.int64))  # raises the shared message
         tokenizer = self._padding_tokenizer()
         encodings = tokenizer.encode_batch_fast(
             normalize_sequences(sequences, self.handle_unknown),
@@ -177,9 +180,15 @@ class BPETokenizer(BaseTokenizer):
 
         A copy, so that the fitted tokenizer (and the file it saves) stays as
         learned or loaded; our own template, so that a loaded file without a
-        post-processor gets [CLS]/[SEP] too.
+        post-processor gets [CLS]/[SEP] too. Kept between calls, as a user of HF
+        tokenizers keeps theirs: a fresh copy starts with a cold BPE word cache.
         """
         from tokenizers import Tokenizer, processors
+
+        settings = (self.max_length, self.truncation)
+        cached = getattr(self, "_padder", None)
+        if cached is not None and cached[0] == settings:
+            return cached[1]
 
         tokenizer = Tokenizer.from_str(self.tokenizer_.to_str())
         cls, sep = self.special_token_ids_["cls"], self.special_token_ids_["sep"]
@@ -189,12 +198,11 @@ class BPETokenizer(BaseTokenizer):
         pad = self.special_token_ids_["pad"]
         tokenizer.no_truncation()  # a loaded file may carry its own settings
         if self.max_length is not None and self.truncation:
-            if self.add_special_tokens and self.max_length < 2:
-                self._layout(np.zeros(0, dtype=np.int64))  # raises the shared message
             tokenizer.enable_truncation(self.max_length)
             tokenizer.enable_padding(pad_id=pad, pad_token="[PAD]", length=self.max_length)
         else:
             tokenizer.enable_padding(pad_id=pad, pad_token="[PAD]")
+        self._padder = (settings, tokenizer)
         return tokenizer
 
     def save(self, path):

@@ -8,10 +8,13 @@ ids of the whole run are a strided view of that array, copied straight into the
 output block, with no index arrays at all.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ._base import BaseTokenizer
-from ._sequences import encode_bases
+from ._sequences import encode_bases, sequence_lengths
 from ._tokenized import TokenizedSequences
 
 __all__ = ["PositionalTokenizer", "sliding_kmer_codes"]
@@ -19,6 +22,9 @@ __all__ = ["PositionalTokenizer", "sliding_kmer_codes"]
 # below this mean number of sequences per run of equal lengths, the generic flat
 # scatter is faster than one block copy per run
 _MIN_MEAN_RUN = 8
+# threads for large inputs, each with at least this many bases
+_MAX_THREADS = 8
+_MIN_CHUNK_BASES = 1 << 20
 
 
 class PositionalTokenizer(BaseTokenizer):
@@ -52,51 +58,94 @@ class PositionalTokenizer(BaseTokenizer):
         return ids, n_tokens
 
     def _encode_padded(self, sequences):
-        codes, offsets = encode_bases(sequences, self.handle_unknown)
-        lengths = np.diff(offsets)
+        lengths = sequence_lengths(sequences)
         n = len(lengths)
         run_starts = np.flatnonzero(np.diff(lengths, prepend=-1))
         if n < _MIN_MEAN_RUN * len(run_starts):
+            codes, offsets = encode_bases(sequences, self.handle_unknown, lengths)
             return self._to_padded(*self._flat_ids(codes, offsets))
 
         kept, width = self._layout(self._token_counts(lengths))
-        values, offset, unknown = self._token_values(codes)
-        specials = self.get_special_token_ids()
-        first = 1 if self.add_special_tokens else 0
         input_ids = np.empty((n, width), dtype=np.int32)
         attention_mask = np.empty((n, width), dtype=bool)
-        for start, stop in zip(run_starts.tolist(), run_starts[1:].tolist() + [n]):
-            length, n_kept = int(lengths[start]), int(kept[start])
-            rows, bases = slice(start, stop), slice(offsets[start], offsets[stop])
-            picked = np.s_[:, : n_kept * self._step : self._step]
-            end = first + n_kept
-            tokens = input_ids[rows, first:end]
-            block = values[bases].reshape(stop - start, length)[picked]
-            np.add(block, offset, out=tokens, dtype=np.int32, casting="unsafe")
-            if unknown is not None:
-                tokens[unknown[bases].reshape(stop - start, length)[picked]] = specials["unk"]
-            if first:
-                input_ids[rows, 0] = specials["cls"]
-                input_ids[rows, end] = specials["sep"]
-                end += 1
-            input_ids[rows, end:] = specials["pad"]
-            attention_mask[rows, :end] = True
-            attention_mask[rows, end:] = False
+        runs = np.append(run_starts, n)
+
+        def fill(first_row, stop_row):
+            # the rows [first_row, stop_row) of the output, from their own bases
+            codes, offsets = encode_bases(
+                sequences[first_row:stop_row], self.handle_unknown, lengths[first_row:stop_row]
+            )
+            values, offset, unknown = self._token_values(codes)
+            bounds = np.clip(runs, first_row, stop_row)
+            for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+                if start < stop:
+                    bases = slice(offsets[start - first_row], offsets[stop - first_row])
+                    self._fill_block(
+                        input_ids[start:stop], attention_mask[start:stop], int(kept[start]),
+                        values[bases], offset, None if unknown is None else unknown[bases],
+                    )
+
+        chunks = _row_chunks(lengths)
+        if len(chunks) == 1:
+            fill(*chunks[0])
+        else:
+            try:
+                with ThreadPoolExecutor(len(chunks)) as pool:
+                    for done in [pool.submit(fill, *chunk) for chunk in chunks]:
+                        done.result()
+            except ValueError:
+                # a chunk's error names chunk-relative sequences: report on the whole
+                encode_bases(sequences, self.handle_unknown, lengths)
+                raise
         return TokenizedSequences(input_ids, attention_mask, tokenizer=self)
+
+    def _fill_block(self, input_ids, attention_mask, n_kept, values, offset, unknown):
+        """Write a block of equal-length sequences, whose token values are contiguous."""
+        n_rows = input_ids.shape[0]
+        length = len(values) // n_rows
+        specials = self.get_special_token_ids()
+        first = 1 if self.add_special_tokens else 0
+        end = first + n_kept
+        picked = np.s_[:, : n_kept * self._step : self._step]
+        tokens = input_ids[:, first:end]
+        np.add(values.reshape(n_rows, length)[picked], offset, out=tokens, dtype=np.int32, casting="unsafe")
+        if unknown is not None:
+            tokens[unknown.reshape(n_rows, length)[picked]] = specials["unk"]
+        if first:
+            input_ids[:, 0] = specials["cls"]
+            input_ids[:, end] = specials["sep"]
+            end += 1
+        input_ids[:, end:] = specials["pad"]
+        attention_mask[:, :end] = True
+        attention_mask[:, end:] = False
+
+
+def _row_chunks(lengths):
+    """Split rows into one chunk per thread, of about equal numbers of bases.
+
+    The work is numpy passes that release the GIL, so threads scale it over cores;
+    inputs under _MIN_CHUNK_BASES per thread stay on one thread.
+    """
+    total = int(lengths.sum())
+    n_chunks = max(1, min(os.cpu_count() or 1, _MAX_THREADS, total // _MIN_CHUNK_BASES))
+    cuts = np.searchsorted(np.cumsum(lengths), np.arange(1, n_chunks) * total / n_chunks)
+    bounds = np.unique(np.concatenate(([0], cuts, [len(lengths)])))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
 
 
 def sliding_kmer_codes(codes, k):
     """Base-4 value of the k-mer starting at every position of a code buffer.
 
     Built by doubling (the value of a 2m-mer from two m-mers), so it takes about
-    log2(k) passes, each in the smallest integer type that holds its values. Codes
-    4 (N) count as 0; the caller marks such k-mers. Positions within k - 1 of the
-    end hold values of a shorter k-mer, to keep the output as long as the input.
+    log2(k) passes, each in the smallest integer type that holds its values. A
+    k-mer that contains code 4 (N) gets a meaningless value: the caller marks
+    those. Positions within k - 1 of the end hold values of a shorter k-mer, to
+    keep the output as long as the input.
 
     Parameters
     ----------
     codes : ndarray of uint8
-        Base codes, A C G T = 0 1 2 3.
+        Base codes, A C G T = 0 1 2 3 (and N = 4).
     k : int
         1 to 15.
 
@@ -110,7 +159,8 @@ def sliding_kmer_codes(codes, k):
     [1, 6, 11, 12]
     """
     result, result_length = None, 0
-    power, power_length = codes & 3, 1
+    # no masking of N codes: a window without N only ever combines codes 0..3
+    power, power_length = codes, 1
     while True:
         if k & 1:
             if result is None:

@@ -14,6 +14,7 @@ __all__ = [
     "check_sequences",
     "encode_bases",
     "normalize_sequences",
+    "sequence_lengths",
     "reverse_complement",
     "BASES",
 ]
@@ -85,8 +86,10 @@ def check_sequences(X):
         ) from None
     if not sequences:
         raise ValueError("X contains no sequences; pass at least one sequence.")
-    # one C-level pass over the item types; only a failure needs a Python scan
-    if not all(issubclass(kind, str) for kind in set(map(type, sequences))):
+    try:
+        # str.join type-checks every item in C; only a failure needs a Python scan
+        "".join(sequences)
+    except TypeError:
         _raise_for_non_str(sequences)
     return sequences
 
@@ -106,7 +109,12 @@ def _raise_for_non_str(sequences):
         )
 
 
-def encode_bases(sequences, handle_unknown="error"):
+def sequence_lengths(sequences):
+    """Lengths of checked sequences as an int64 array."""
+    return np.fromiter(map(len, sequences), np.int64, len(sequences))
+
+
+def encode_bases(sequences, handle_unknown="error", lengths=None):
     """Encode sequences as base codes in one concatenated buffer.
 
     Parameters
@@ -116,6 +124,8 @@ def encode_bases(sequences, handle_unknown="error"):
     handle_unknown : {"error", "unk"}, default="error"
         What to do with characters outside ``ACGTN`` (either case): raise a
         ``ValueError`` naming the sequences and characters, or encode them like N.
+    lengths : ndarray of int64, optional
+        :func:`sequence_lengths` of ``sequences``, when the caller has it already.
 
     Returns
     -------
@@ -131,7 +141,7 @@ def encode_bases(sequences, handle_unknown="error"):
     ([0, 1, 2, 3, 4], [0, 4, 5])
     """
     offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, sequences), np.int64, len(sequences)), out=offsets[1:])
+    np.cumsum(sequence_lengths(sequences) if lengths is None else lengths, out=offsets[1:])
     joined = "".join(sequences)
     try:
         data = joined.encode("ascii")

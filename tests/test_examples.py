@@ -1,0 +1,16 @@
+"""The scripts in examples/ run end to end on the real data."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_compare_tokenizers_example(shared_data):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "compare_tokenizers.py"), "--data", str(shared_data / "gue")],
+        capture_output=True, text=True, check=True,
+    )
+    scores = [float(line.split("test MCC ")[1]) for line in result.stdout.splitlines() if "test MCC" in line]
+    assert len(scores) == 4 and max(scores) > 0.4  # the TATA-box task is learnable from k-mer counts
