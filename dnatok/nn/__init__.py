@@ -1,0 +1,27 @@
+"""PyTorch building blocks: the transformer backbone shared by every dnatok model.
+
+Pure torch; the skorch estimators in the ``estimators`` package wrap these.
+"""
+
+from ._attention import MultiHeadAttention
+from ._block import SwiGLU, TransformerBlock
+from ._encoder import TransformerEncoder, init_weights
+from ._heads import ClassificationHead, MaskedLMHead, pool
+from ._models import MaskedLMModel, SequenceClassificationModel, SequenceRegressionModel
+from ._rotary import apply_rotary, rotary_cos_sin
+
+__all__ = [
+    "ClassificationHead",
+    "MaskedLMHead",
+    "MaskedLMModel",
+    "MultiHeadAttention",
+    "SequenceClassificationModel",
+    "SequenceRegressionModel",
+    "SwiGLU",
+    "TransformerBlock",
+    "TransformerEncoder",
+    "apply_rotary",
+    "init_weights",
+    "pool",
+    "rotary_cos_sin",
+]
