@@ -1,3 +1,28 @@
-"""skorch-wrapped neural estimators built on dnatok tokenizers."""
+"""skorch-wrapped neural estimators built on dnatok tokenizers.
 
-__all__ = []
+Put one after any dnatok tokenizer in a Pipeline::
+
+    make_pipeline(KmerTokenizer(k=6), SequenceClassifier())
+
+The estimators size themselves from the tokenizer's output, so the same line works
+for every tokenization.
+"""
+
+from ._base import SequenceNet
+from ._callbacks import TimeBudget, WarmupCosineLR
+from ._classifier import SequenceClassifier
+from ._pretrained import PretrainedEncoder, load_pretrained
+from ._pretrainer import MaskedLMPretrainer, mask_tokens
+from ._regressor import SequenceRegressor
+
+__all__ = [
+    "MaskedLMPretrainer",
+    "PretrainedEncoder",
+    "SequenceClassifier",
+    "SequenceNet",
+    "SequenceRegressor",
+    "TimeBudget",
+    "WarmupCosineLR",
+    "load_pretrained",
+    "mask_tokens",
+]

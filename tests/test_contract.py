@@ -1,4 +1,4 @@
-"""The scikit-learn contract, checked on every dnatok tokenizer.
+"""The scikit-learn contract, checked on every dnatok tokenizer and estimator.
 
 sklearn's own ``check_estimator`` skips estimators that take strings, so this file
 is our version of it. Every tokenizer (and, as they are added, every estimator)
@@ -205,3 +205,132 @@ def test_dataframe_is_refused_with_a_hint(case):
     pd = pytest.importorskip("pandas")
     with pytest.raises(ValueError, match=r"got a DataFrame\. Pass one column, e\.g\. df\['sequence'\]"):
         make(case).fit(pd.DataFrame({"sequence": X_NEW}))
+
+
+# == estimators ========================================================================
+# The same contract for the neural estimators, on tiny models and pre-tokenized input.
+
+from estimators import MaskedLMPretrainer, SequenceClassifier, SequenceRegressor  # noqa: E402
+
+TINY = dict(module__d_model=16, module__n_heads=2, module__n_layers=1, max_epochs=2, batch_size=16, random_state=0)
+_TOKENS = KmerTokenizer(k=3)
+XT_FIT = _TOKENS.transform(X_FIT)
+XT_OTHER = _TOKENS.transform(X_OTHER)
+XT_NEW = _TOKENS.transform(X_NEW)
+Y_FIT = make_motif_classification(60, length=40, random_state=0)[1]
+Y_OTHER = make_motif_classification(30, length=25, random_state=1)[1]
+
+# (factory, targets for X_FIT, targets for X_OTHER, the output to compare)
+ESTIMATOR_CASES = {
+    "classifier": (lambda: SequenceClassifier(**TINY), Y_FIT, Y_OTHER, "predict_proba"),
+    "regressor": (lambda: SequenceRegressor(**TINY), Y_FIT * 2.5, Y_OTHER * 2.5, "predict"),
+    "pretrainer": (lambda: MaskedLMPretrainer(**TINY), None, None, "transform"),
+}
+
+
+@pytest.fixture(params=list(ESTIMATOR_CASES), ids=list(ESTIMATOR_CASES))
+def estimator_case(request):
+    return ESTIMATOR_CASES[request.param]
+
+
+def test_estimator_init_only_stores_parameters(estimator_case):
+    estimator = estimator_case[0]()
+    params = estimator.get_params()
+    public = {k for k in vars(estimator) if not k.startswith("_") and not k.endswith("_")}
+    assert public <= set(params)
+    assert all(params[k] is getattr(estimator, k) for k in public)
+
+
+def test_estimator_clone_and_params_round_trip(estimator_case):
+    estimator = estimator_case[0]()
+    twin = clone(estimator)
+    assert twin.get_params(deep=False).keys() == estimator.get_params(deep=False).keys()
+    assert twin.set_params(max_epochs=3) is twin and twin.max_epochs == 3 and estimator.max_epochs == 2
+
+
+def test_estimator_bad_parameter_value_is_named(estimator_case):
+    factory, y, _, _ = estimator_case
+    with pytest.raises(ValueError, match=r"^max_epochs must be an int >= 0, got -1\.$"):
+        factory().set_params(max_epochs=-1).fit(XT_FIT, y)
+    with pytest.raises(ValueError, match=r"^early_stopping must be the patience in epochs \(an int >= 1\) or None, got 0\.$"):
+        factory().set_params(early_stopping=0).fit(XT_FIT, y)
+
+
+def test_estimator_fit_returns_self_and_not_fitted_error(estimator_case):
+    factory, y, _, output = estimator_case
+    with pytest.raises(NotFittedError, match=r"instance is not fitted yet\. Call 'fit'"):
+        getattr(factory(), output)(XT_NEW)
+    estimator = factory()
+    assert estimator.fit(XT_FIT, y) is estimator
+    assert estimator.vocab_size_ == XT_FIT.vocab_size and estimator.module_ is not None
+
+
+def test_estimator_refit_equals_fitting_once_and_is_reproducible(estimator_case):
+    factory, y, y_other, output = estimator_case
+    once = getattr(factory().fit(XT_FIT, y), output)(XT_NEW)
+    refitted = getattr(factory().fit(XT_OTHER, y_other).fit(XT_FIT, y), output)(XT_NEW)
+    np.testing.assert_allclose(refitted, once, rtol=1e-5, atol=1e-6)
+
+
+def test_random_state_does_not_touch_the_global_torch_state(estimator_case):
+    import torch
+
+    factory, y, _, _ = estimator_case
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    factory().fit(XT_FIT, y)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_estimator_pickle_and_joblib_predict_identically(estimator_case, dump, tmp_path):
+    factory, y, _, output = estimator_case
+    estimator = factory().fit(XT_FIT, y)
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(estimator))
+    else:
+        joblib.dump(estimator, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(getattr(loaded, output)(XT_NEW), getattr(estimator, output)(XT_NEW))
+
+
+def test_estimator_output_shapes(estimator_case):
+    factory, y, _, output = estimator_case
+    estimator = factory().fit(XT_FIT, y)
+    result = getattr(estimator, output)(XT_NEW)
+    assert result.shape[0] == len(X_NEW)
+    embeddings = estimator.transform(XT_NEW)
+    assert embeddings.shape == (len(X_NEW), 16) and embeddings.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (X_FIT, TypeError, r"takes tokenized sequences, the output of a dnatok tokenizer's transform; got list\. "
+                           r"Put a tokenizer before it, e\.g\. make_pipeline\(KmerTokenizer\(\), "),
+        (KmerTokenizer(k=3, output="counts").transform(X_FIT), TypeError, r"got a sparse matrix \(use the tokenizer's output='ids'\)"),
+        (KmerTokenizer(k=3, max_length=2000).transform(X_FIT), ValueError,
+         r"^The sequences are 2000 tokens long, more than the model accepts \(max_length=1024\)\. Truncate them"),
+    ],
+)
+def test_estimator_input_guards(estimator_case, X, error, message):
+    factory, y, _, _ = estimator_case
+    with pytest.raises(error, match=message):
+        factory().fit(X, y)
+
+
+def test_estimator_refuses_another_vocabulary_at_predict(estimator_case):
+    factory, y, _, output = estimator_case
+    estimator = factory().fit(XT_FIT, y)
+    with pytest.raises(ValueError, match=r"^X was tokenized with another vocabulary \(KmerTokenizer, fingerprint \w+\) than the one"):
+        getattr(estimator, output)(KmerTokenizer(k=4).transform(X_NEW))
+
+
+def test_every_public_estimator_is_covered():
+    import estimators
+
+    public = {name for name in estimators.__all__ if isinstance(getattr(estimators, name), type)
+              and issubclass(getattr(estimators, name), estimators.SequenceNet) and name != "SequenceNet"}
+    covered = {type(factory()).__name__ for factory, *_ in ESTIMATOR_CASES.values()}
+    assert public <= covered

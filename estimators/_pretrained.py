@@ -1,0 +1,93 @@
+"""Saving and loading pretrained encoders: weights plus a small JSON config.
+
+A pretrained model is a folder with ``config.json`` (the encoder's constructor
+arguments and the identity of the tokenizer vocabulary it was trained on) and
+``encoder.pt``, a plain state dict. Loading uses ``torch.load(weights_only=True)``,
+so a file can only ever hold tensors, never code.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+import dnatok
+
+__all__ = ["PretrainedEncoder", "load_pretrained", "save_pretrained"]
+
+_CONFIG = "config.json"
+_WEIGHTS = "encoder.pt"
+
+
+class PretrainedEncoder:
+    """What fine-tuning starts from: encoder config, weights and vocabulary identity.
+
+    Attributes
+    ----------
+    architecture : str
+        Name of the encoder's model family (e.g. ``"transformer"``).
+    config : dict
+        Constructor arguments of the encoder.
+    state_dict : dict of str to Tensor
+        Encoder weights, on the CPU.
+    tokenizer_name : str
+    vocab_fingerprint : str
+    """
+
+    def __init__(self, architecture, config, state_dict, tokenizer_name, vocab_fingerprint):
+        self.architecture = architecture
+        self.config = config
+        self.state_dict = state_dict
+        self.tokenizer_name = tokenizer_name
+        self.vocab_fingerprint = vocab_fingerprint
+
+
+def save_pretrained(pretrained, path):
+    """Write a :class:`PretrainedEncoder` to the folder ``path`` (created if needed)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    config = {
+        "architecture": pretrained.architecture,
+        "encoder": pretrained.config,
+        "tokenizer_name": pretrained.tokenizer_name,
+        "vocab_fingerprint": pretrained.vocab_fingerprint,
+        "dnatok_version": dnatok.__version__,
+    }
+    # write both files under temporary names first, so a folder never holds a
+    # half-written model
+    weights_tmp, config_tmp = path / (_WEIGHTS + ".partial"), path / (_CONFIG + ".partial")
+    torch.save(pretrained.state_dict, weights_tmp)
+    config_tmp.write_text(json.dumps(config, indent=2))
+    os.replace(weights_tmp, path / _WEIGHTS)
+    os.replace(config_tmp, path / _CONFIG)
+
+
+def load_pretrained(source):
+    """A :class:`PretrainedEncoder` from a fitted estimator or a saved folder.
+
+    Parameters
+    ----------
+    source : fitted estimator or str or path-like
+        An estimator with ``get_pretrained()`` (e.g. a fitted
+        ``MaskedLMPretrainer``), or a folder written by ``save_pretrained``.
+    """
+    if hasattr(source, "get_pretrained"):
+        return source.get_pretrained()
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            f"pretrained must be a fitted dnatok estimator or the path of a folder saved "
+            f"with save_pretrained, got {type(source).__name__}."
+        )
+    path = Path(source)
+    if not (path / _CONFIG).is_file() or not (path / _WEIGHTS).is_file():
+        raise FileNotFoundError(
+            f"{path} is not a saved pretrained model: it needs {_CONFIG} and {_WEIGHTS} "
+            f"(written by save_pretrained)."
+        )
+    config = json.loads((path / _CONFIG).read_text())
+    state_dict = torch.load(path / _WEIGHTS, map_location="cpu", weights_only=True)
+    return PretrainedEncoder(
+        config["architecture"], config["encoder"], state_dict,
+        config["tokenizer_name"], config["vocab_fingerprint"],
+    )

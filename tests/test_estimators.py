@@ -1,0 +1,211 @@
+"""The neural estimators in use: pipelines, searches, pretraining, training controls."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, genome_windows, read_fasta
+from dnatok.datasets import make_motif_classification
+from estimators import MaskedLMPretrainer, SequenceClassifier, SequenceRegressor, mask_tokens
+
+TINY = dict(module__d_model=16, module__n_heads=2, module__n_layers=1, batch_size=16, random_state=0)
+X, Y = make_motif_classification(300, length=50, random_state=0)
+
+
+@pytest.mark.parametrize("tokenizer", [KmerTokenizer(k=4), CharTokenizer(), BPETokenizer(vocab_size=30)], ids=str)
+def test_pipeline_sizes_the_model_from_any_tokenizer(tokenizer):
+    model = make_pipeline(tokenizer, SequenceClassifier(max_epochs=1, **TINY)).fit(X, Y)
+    tokens = model[0].transform(X[:2])
+    assert model[-1].module_.encoder.embedding.num_embeddings == tokens.vocab_size
+    assert model[-1].module_.encoder.embedding.padding_idx == tokens.pad_token_id
+    assert model.predict_proba(X[:5]).shape == (5, 2)
+
+
+def test_classifier_learns_planted_motifs():
+    model = make_pipeline(
+        KmerTokenizer(k=3), SequenceClassifier(module__d_model=32, max_epochs=6, lr=3e-3, random_state=0)
+    )
+    model.fit(X[:200], Y[:200])
+    assert model.score(X[200:], Y[200:]) > 0.7
+
+
+def test_string_labels_and_multiclass():
+    X3, y3 = make_motif_classification(240, length=40, n_classes=3, random_state=1)
+    labels = np.array(["enhancer", "promoter", "silencer"])[y3]
+    model = make_pipeline(KmerTokenizer(k=3), SequenceClassifier(max_epochs=2, **TINY)).fit(X3, labels)
+    assert list(model.classes_) == ["enhancer", "promoter", "silencer"]
+    assert set(model.predict(X3[:20])) <= set(labels)
+    np.testing.assert_allclose(model.predict_proba(X3[:20]).sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.r_[Y[:-1].astype(float), np.nan], r"^y has 1 missing label\(s\) \(None/NaN\), the first at index 299; drop"),
+        (np.array([1, "a"] * 150, dtype=object), r"^y mixes label types \(number, str\); use one type for all labels\.$"),
+        (np.zeros(300), r"^y has a single class \(0\.0\); a classifier needs at least two\.$"),
+        (Y[:10], r"^X has 300 sequences but y has 10 targets; give one target per sequence\.$"),
+    ],
+)
+def test_classifier_label_errors(y, message):
+    with pytest.raises(ValueError, match=message):
+        make_pipeline(KmerTokenizer(k=3), SequenceClassifier(**TINY)).fit(X, y)
+
+
+def test_regressor_targets():
+    gc = np.array([(s.count("G") + s.count("C")) / len(s) for s in X])
+    model = make_pipeline(CharTokenizer(), SequenceRegressor(max_epochs=2, **TINY)).fit(X, gc)
+    assert model.predict(X[:4]).shape == (4,)
+    two = make_pipeline(CharTokenizer(), SequenceRegressor(max_epochs=1, **TINY)).fit(X, np.c_[gc, 1 - gc])
+    assert two.predict(X[:4]).shape == (4, 2)
+    with pytest.raises(ValueError, match=r"^y has 1 missing or infinite target\(s\), the first at index 3; drop"):
+        make_pipeline(CharTokenizer(), SequenceRegressor(**TINY)).fit(X, np.where(np.arange(300) == 3, np.nan, gc))
+
+
+def test_grid_search_over_tokenizer_and_model_parameters():
+    search = GridSearchCV(
+        make_pipeline(KmerTokenizer(), SequenceClassifier(max_epochs=1, **TINY)),
+        {"kmertokenizer__k": [2, 3], "sequenceclassifier__module__d_model": [8, 16]},
+        cv=2,
+    )
+    search.fit(X[:120], Y[:120])
+    assert len(search.cv_results_["params"]) == 4
+    best = search.best_estimator_
+    assert best[-1].module_.encoder.embedding.num_embeddings == 4 ** best[0].k + 5
+    assert best[-1].module_.encoder.embedding.embedding_dim == search.best_params_["sequenceclassifier__module__d_model"]
+
+
+def test_cross_val_score():
+    scores = cross_val_score(make_pipeline(KmerTokenizer(k=3), SequenceClassifier(max_epochs=1, **TINY)), X[:120], Y[:120], cv=3)
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+
+class CountingTokenizer(KmerTokenizer):
+    """A real KmerTokenizer that counts its fits, to see the Pipeline cache work."""
+
+    fits = 0
+
+    def fit(self, X, y=None):
+        type(self).fits += 1
+        return super().fit(X, y)
+
+
+def test_pipeline_memory_caches_the_fitted_tokenizer(tmp_path):
+    CountingTokenizer.fits = 0
+    for d_model in (8, 16):
+        pipeline = Pipeline(
+            [("tokenizer", CountingTokenizer(k=3)), ("model", SequenceClassifier(max_epochs=1, **{**TINY, "module__d_model": d_model}))],
+            memory=str(tmp_path),
+        )
+        pipeline.fit(X[:60], Y[:60])
+    assert CountingTokenizer.fits == 1  # the second fit took the tokenizer from the cache
+
+
+def test_fine_tuning_starts_from_the_pretrained_weights(tmp_path):
+    pretrainer = make_pipeline(KmerTokenizer(k=3), MaskedLMPretrainer(max_epochs=1, **TINY)).fit(X)[-1]
+    tokens = KmerTokenizer(k=3).transform(X)
+    # max_epochs=0: initialised, not trained, so the encoder must equal the pretrained one
+    from_object = SequenceClassifier(pretrained=pretrainer, max_epochs=0, random_state=1).fit(tokens, Y)
+    pretrainer.save_pretrained(tmp_path / "model")
+    from_folder = SequenceClassifier(pretrained=tmp_path / "model", max_epochs=0, random_state=1).fit(tokens, Y)
+    scratch = SequenceClassifier(max_epochs=0, **{**TINY, "random_state": 1}).fit(tokens, Y)
+    for model in (from_object, from_folder):
+        for (name, value), expected in zip(model.module_.encoder.state_dict().items(), pretrainer.module_.encoder.state_dict().values()):
+            assert torch.equal(value, expected), name
+    assert not torch.equal(scratch.module_.encoder.embedding.weight, pretrainer.module_.encoder.embedding.weight)
+    assert from_object.module_.encoder.embedding.embedding_dim == 16  # sizes come from the pretrained model
+
+
+def test_pretrained_model_guards(tmp_path):
+    pretrainer = MaskedLMPretrainer(max_epochs=1, **TINY).fit(KmerTokenizer(k=3).transform(X))
+    with pytest.raises(ValueError, match=r"^The pretrained model was trained on KmerTokenizer tokens with another vocabulary"):
+        SequenceClassifier(pretrained=pretrainer, max_epochs=0).fit(KmerTokenizer(k=4).transform(X), Y)
+    with pytest.raises(ValueError, match=r"fixes the model's sizes, but module__d_model=32 \(pretrained: 16\)\. Drop these"):
+        SequenceClassifier(pretrained=pretrainer, module__d_model=32, max_epochs=0).fit(KmerTokenizer(k=3).transform(X), Y)
+    with pytest.raises(FileNotFoundError, match=r"is not a saved pretrained model: it needs config\.json and encoder\.pt"):
+        SequenceClassifier(pretrained=tmp_path, max_epochs=0).fit(KmerTokenizer(k=3).transform(X), Y)
+
+
+def test_masking_rates_and_never_special_tokens():
+    ids = torch.randint(5, 9, (400, 100))
+    ids[:, 0], ids[:, -1] = 2, 3
+    ids[:200, 80:] = 0  # padding
+    mask = ids != 0
+    masked, labels = mask_tokens(ids, mask, [0, 1, 2, 3, 4], 4, 9, torch.Generator().manual_seed(0))
+    chosen = labels != -100
+    assert not chosen[~mask].any() and not chosen[:, 0].any() and not chosen[:, -1].any()
+    eligible = mask.sum() - 2 * 400
+    assert abs(chosen.sum() / eligible - 0.15) < 0.01
+    became_mask = (masked == 4) & chosen
+    unchanged = (masked == ids) & chosen
+    assert abs(became_mask.sum() / chosen.sum() - 0.8) < 0.02
+    assert abs(unchanged.sum() / chosen.sum() - 0.1 - 0.1 * 0.25) < 0.02  # 10% kept, plus random draws of itself
+    assert torch.equal(labels[chosen], ids[chosen])
+    assert masked[~chosen].equal(ids[~chosen])
+
+
+def test_masked_lm_loss_falls_on_real_genome_windows(shared_data):
+    records = read_fasta(shared_data / "genomes" / "ecoli_K12_MG1655.fa.gz")
+    windows = genome_windows(records, length=128, stride=4096)[:600]
+    tokens = KmerTokenizer(k=3, stride=3).transform(windows)
+    pretrainer = MaskedLMPretrainer(module__d_model=32, module__n_heads=2, module__n_layers=1, max_epochs=4, lr=3e-3, random_state=0)
+    pretrainer.fit(tokens)
+    losses = pretrainer.history[:, "train_loss"]
+    assert losses[-1] < losses[0] - 0.1  # from ~ln(69) towards the 3-mer entropy
+
+
+def test_pretrainer_embeddings_feed_a_linear_model():
+    model = make_pipeline(KmerTokenizer(k=3), MaskedLMPretrainer(max_epochs=1, **TINY), LogisticRegression())
+    model.fit(X, Y)
+    assert model.predict(X[:3]).shape == (3,)
+
+
+def test_checkpoints_resume_an_interrupted_fit(tmp_path):
+    tokens = KmerTokenizer(k=3).transform(X[:64])
+    full = SequenceClassifier(max_epochs=4, **TINY).fit(tokens, Y[:64])
+    SequenceClassifier(max_epochs=2, checkpoint_dir=tmp_path, **TINY).fit(tokens, Y[:64])  # "interrupted" after 2
+    resumed = SequenceClassifier(max_epochs=4, checkpoint_dir=tmp_path, **TINY).fit(tokens, Y[:64])
+    assert len(resumed.history) == 4
+    # the first two epochs come from the checkpoint; the lr schedule continues (same total length)
+    assert resumed.history[-1, "batches", -1, "lr"] == pytest.approx(full.history[-1, "batches", -1, "lr"])
+    assert (tmp_path / "params.pt").exists()
+
+
+def test_early_stopping_holds_out_a_stratified_split_and_stops():
+    model = SequenceClassifier(max_epochs=20, early_stopping=2, lr=1e-9, warmup_fraction=None, **TINY)
+    model.fit(KmerTokenizer(k=3).transform(X), Y)
+    assert len(model.history) < 20
+    assert "valid_loss" in model.history[-1]
+
+
+def test_learning_rate_warms_up_then_decays_and_gradients_are_clipped():
+    model = SequenceClassifier(max_epochs=3, lr=1e-2, warmup_fraction=0.2, gradient_clip_value=0.5, **TINY)
+    model.fit(KmerTokenizer(k=3).transform(X[:160]), Y[:160])
+    rates = [batch["lr"] for epoch in model.history for batch in epoch["batches"]]
+    peak = int(np.argmax(rates))
+    assert 0 < peak < len(rates) - 1 and max(rates) <= 1e-2
+    assert rates[0] < rates[peak] and rates[-1] < 0.1 * rates[peak]
+    assert "gradient_clip" in dict(model.callbacks_)
+
+
+def test_mixed_precision_runs():
+    model = SequenceClassifier(max_epochs=1, mixed_precision=True, **TINY).fit(KmerTokenizer(k=3).transform(X[:64]), Y[:64])
+    assert np.isfinite(model.predict_proba(KmerTokenizer(k=3).transform(X[:4]))).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_and_prediction():
+    model = make_pipeline(KmerTokenizer(k=3), SequenceClassifier(max_epochs=1, device="cuda", mixed_precision=True, **TINY))
+    model.fit(X, Y)
+    assert next(model[-1].module_.parameters()).is_cuda
+    assert model.predict(X[:4]).shape == (4,)
+
+
+def test_time_budget_stops_training():
+    model = SequenceClassifier(max_epochs=1000, max_time=0.5, **TINY)
+    model.fit(KmerTokenizer(k=3).transform(X), Y)
+    assert len(model.history) < 1000
+    assert np.isfinite(model.predict_proba(KmerTokenizer(k=3).transform(X[:2]))).all()
