@@ -12,7 +12,7 @@ from ._base import SequenceNet
 from ._callbacks import TimeBudget, WarmupCosineLR
 from ._classifier import SequenceClassifier
 from ._pretrained import PretrainedEncoder, load_pretrained
-from ._pretrainer import MaskedLMPretrainer, mask_tokens
+from ._pretrainer import MaskedLMPretrainer
 from ._regressor import SequenceRegressor
 
 __all__ = [
@@ -24,5 +24,4 @@ __all__ = [
     "TimeBudget",
     "WarmupCosineLR",
     "load_pretrained",
-    "mask_tokens",
 ]

@@ -14,7 +14,6 @@
 - ``transform`` gives pooled embeddings, so a fitted net is also a featurizer.
 """
 
-import contextlib
 import numbers
 
 import numpy as np
@@ -34,6 +33,7 @@ from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 
 from dnatok import TokenizedSequences
+from dnatok.nn import seeded
 
 from ._callbacks import TimeBudget, WarmupCosineLR
 from ._pretrained import PretrainedEncoder, load_pretrained, save_pretrained
@@ -212,17 +212,10 @@ class SequenceNet(TransformerMixin, NeuralNet):
         self.vocab_fingerprint_ = X.vocab_fingerprint
         self.tokenizer_pretrained_ = X.tokenizer.get_pretrained() if self.pretrained == "tokenizer" else None
 
-    @contextlib.contextmanager
     def _seeded(self):
-        if self.random_state is None:
-            yield
-            return
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        device = self._torch_device()
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
+        """Seed torch for the fit, leaving the caller's random state as it was."""
+        seed = None if self.random_state is None else int(check_random_state(self.random_state).randint(2**31 - 1))
+        return seeded(seed, self._torch_device())
 
     # -- initialisation ---------------------------------------------------------------
 

@@ -5,6 +5,8 @@ import time
 
 from skorch.callbacks import Callback
 
+from dnatok.nn import warmup_cosine
+
 __all__ = ["TimeBudget", "WarmupCosineLR"]
 
 
@@ -47,11 +49,7 @@ class WarmupCosineLR(Callback):
 
     def factor(self, step, total_steps):
         """Multiplier of the base learning rate at a step."""
-        warmup = self.warmup_fraction * total_steps
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        progress = min(1.0, (step - warmup) / max(1.0, total_steps - warmup))
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return warmup_cosine(step, total_steps, self.warmup_fraction)
 
 
 class TimeBudget(Callback):

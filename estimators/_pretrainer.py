@@ -1,63 +1,13 @@
 """MaskedLMPretrainer: self-supervised masked language modelling on DNA tokens."""
 
-import numpy as np
 import torch
 from skorch.dataset import unpack_data
 
-from dnatok.nn import MaskedLMModel
+from dnatok.nn import IGNORE_INDEX, MaskedLMModel, mask_tokens, masked_lm_loss
 
 from ._base import SequenceNet
 
-__all__ = ["MaskedLMPretrainer", "mask_tokens"]
-
-IGNORE_INDEX = -100
-
-
-def mask_tokens(input_ids, attention_mask, special_token_ids, mask_token_id, vocab_size,
-                generator=None, mask_probability=0.15):
-    """BERT-style masking: choose tokens, then 80% [MASK], 10% random, 10% unchanged.
-
-    Special tokens and padding are never chosen. Random replacements are drawn from
-    the non-special tokens.
-
-    Parameters
-    ----------
-    input_ids : Tensor (B, L) of int
-    attention_mask : Tensor (B, L) of bool
-    special_token_ids : sequence of int
-    mask_token_id : int
-    vocab_size : int
-    generator : torch.Generator or None
-        Random source (on the CPU); the outputs move to ``input_ids``'s device.
-    mask_probability : float, default=0.15
-
-    Returns
-    -------
-    masked_ids : LongTensor (B, L)
-    labels : LongTensor (B, L)
-        The original id at chosen positions, -100 elsewhere (ignored by the loss).
-
-    Examples
-    --------
-    >>> ids = torch.tensor([[2, 5, 6, 7, 8, 3, 0]])
-    >>> masked, labels = mask_tokens(ids, ids != 0, [0, 1, 2, 3, 4], 4, 9,
-    ...                              torch.Generator().manual_seed(0), mask_probability=1.0)
-    >>> labels.tolist()
-    [[-100, 5, 6, 7, 8, -100, -100]]
-    """
-    device = input_ids.device
-    ids = input_ids.long().cpu()
-    special = torch.as_tensor(sorted(special_token_ids))
-    eligible = attention_mask.bool().cpu() & ~torch.isin(ids, special)  # (B, L)
-    chosen = eligible & (torch.rand(ids.shape, generator=generator) < mask_probability)
-    labels = torch.where(chosen, ids, torch.full_like(ids, IGNORE_INDEX))
-    action = torch.rand(ids.shape, generator=generator)
-    normal = torch.as_tensor(np.setdiff1d(np.arange(vocab_size), special.numpy()))
-    random_ids = normal[torch.randint(len(normal), ids.shape, generator=generator)]
-    masked = torch.where(chosen & (action < 0.8), torch.full_like(ids, mask_token_id), ids)
-    masked = torch.where(chosen & (action >= 0.8) & (action < 0.9), random_ids, masked)
-    return masked.to(device), labels.to(device)
-
+__all__ = ["MaskedLMPretrainer"]
 
 class MaskedLMPretrainer(SequenceNet):
     """Pretrain a transformer encoder by masked language modelling, without labels.
@@ -138,12 +88,7 @@ class MaskedLMPretrainer(SequenceNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Cross-entropy over the chosen tokens only; 0 for a batch with none."""
-        y_true = y_true.to(y_pred.device)
-        if not (y_true != IGNORE_INDEX).any():
-            return y_pred.sum() * 0.0
-        return torch.nn.functional.cross_entropy(
-            y_pred.flatten(0, 1), y_true.flatten(), ignore_index=IGNORE_INDEX
-        )
+        return masked_lm_loss(y_pred, y_true.to(y_pred.device))
 
     def score(self, X, y=None):
         """Masked-token accuracy on X with fixed masks (higher is better)."""

@@ -9,7 +9,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, genome_windows, read_fasta
 from dnatok.datasets import make_motif_classification
-from estimators import MaskedLMPretrainer, SequenceClassifier, SequenceRegressor, mask_tokens
+from dnatok.nn import mask_tokens
+from estimators import MaskedLMPretrainer, SequenceClassifier, SequenceRegressor
 
 TINY = dict(module__d_model=16, module__n_heads=2, module__n_layers=1, batch_size=16, random_state=0)
 X, Y = make_motif_classification(300, length=50, random_state=0)

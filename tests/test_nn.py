@@ -83,3 +83,38 @@ def test_masked_lm_output_shape():
     model = MaskedLMModel(vocab_size=11, d_model=16, n_heads=2)
     ids = torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0]])
     assert model(ids, ids != 0).shape == (2, 4, 11)
+
+
+def test_train_masked_lm_learns_is_reproducible_and_keeps_the_callers_rng():
+    from dnatok.nn import train_masked_lm
+
+    # a learnable language: every sequence repeats one base
+    ids = torch.full((64, 18), 0, dtype=torch.long)
+    ids[:, 0], ids[:, 17] = 2, 3
+    ids[:, 1:17] = torch.randint(5, 9, (64, 1))
+    mask = ids != 0
+
+    def run():
+        torch.manual_seed(0)
+        model = MaskedLMModel(vocab_size=9, d_model=16, n_heads=2, n_layers=1, dropout=0.0)
+        torch.manual_seed(99)
+        history = train_masked_lm(model, ids, mask, special_token_ids=[0, 1, 2, 3, 4], mask_token_id=4,
+                                  vocab_size=9, max_epochs=8, batch_size=16, lr=3e-3, seed=0)
+        return model, history, torch.rand(1)
+
+    model, history, after = run()
+    torch.manual_seed(99)
+    assert torch.equal(after, torch.rand(1))  # the caller's RNG continues as if untouched
+    assert history[-1]["mlm_loss"] < history[0]["mlm_loss"] - 0.3
+    assert [h["loss"] for h in run()[1]] == [h["loss"] for h in history]
+    assert not model.training
+
+
+def test_train_masked_lm_time_budget():
+    from dnatok.nn import train_masked_lm
+
+    ids = torch.randint(5, 9, (256, 20))
+    model = MaskedLMModel(vocab_size=9, d_model=16, n_heads=2, n_layers=1)
+    history = train_masked_lm(model, ids, ids > 0, special_token_ids=[0, 1, 2, 3, 4], mask_token_id=4,
+                              vocab_size=9, max_epochs=10_000, max_time=0.3, batch_size=8)
+    assert len(history) < 10_000 and history[-1]["stopped_early"]

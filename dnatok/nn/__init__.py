@@ -7,10 +7,13 @@ from ._attention import MultiHeadAttention
 from ._block import SwiGLU, TransformerBlock
 from ._encoder import TransformerEncoder, init_weights
 from ._heads import ClassificationHead, MaskedLMHead, pool
+from ._masking import IGNORE_INDEX, mask_tokens, warmup_cosine
+from ._pretraining import masked_lm_loss, seeded, train_masked_lm
 from ._models import MaskedLMModel, SequenceClassificationModel, SequenceRegressionModel
 from ._rotary import apply_rotary, rotary_cos_sin
 
 __all__ = [
+    "IGNORE_INDEX",
     "ClassificationHead",
     "MaskedLMHead",
     "MaskedLMModel",
@@ -22,6 +25,11 @@ __all__ = [
     "TransformerEncoder",
     "apply_rotary",
     "init_weights",
+    "mask_tokens",
+    "masked_lm_loss",
     "pool",
     "rotary_cos_sin",
+    "seeded",
+    "train_masked_lm",
+    "warmup_cosine",
 ]
