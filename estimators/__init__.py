@@ -11,17 +11,14 @@ for every tokenization.
 from ._base import SequenceNet
 from ._callbacks import TimeBudget, WarmupCosineLR
 from ._classifier import SequenceClassifier
-from ._pretrained import PretrainedEncoder, load_pretrained
 from ._pretrainer import MaskedLMPretrainer
 from ._regressor import SequenceRegressor
 
 __all__ = [
     "MaskedLMPretrainer",
-    "PretrainedEncoder",
     "SequenceClassifier",
     "SequenceNet",
     "SequenceRegressor",
     "TimeBudget",
     "WarmupCosineLR",
-    "load_pretrained",
 ]

@@ -36,12 +36,12 @@ from dnatok import TokenizedSequences
 from dnatok.nn import seeded
 
 from ._callbacks import TimeBudget, WarmupCosineLR
-from ._pretrained import PretrainedEncoder, load_pretrained, save_pretrained
+from dnatok.nn import PretrainedEncoder, load_pretrained, save_pretrained
 
 __all__ = ["SequenceNet"]
 
-# encoder sizes that a pretrained model fixes
-_ENCODER_SIZES = ("d_model", "n_layers", "n_heads", "d_ff", "max_length")
+# pretrained-encoder settings that fine-tuning may change; all others are fixed
+_TUNABLE = ("dropout", "jitter")
 
 
 class SequenceNet(TransformerMixin, NeuralNet):
@@ -105,6 +105,8 @@ class SequenceNet(TransformerMixin, NeuralNet):
     _default_module = None
     _default_criterion = None
     _stratify = False
+    #: the model family, checked against pretrained weights
+    _architecture = "transformer"
 
     def __init__(
         self,
@@ -221,23 +223,20 @@ class SequenceNet(TransformerMixin, NeuralNet):
 
     def initialize_module(self):
         """Build the module sized from the tokenizer, from pretrained weights if any."""
-        kwargs = self.get_params_for("module")
-        kwargs.update(vocab_size=self.vocab_size_, pad_token_id=self.pad_token_id_)
-        kwargs.update(self._module_size_kwargs())
+        user = self.get_params_for("module")
+        from_data = {"vocab_size": self.vocab_size_, "pad_token_id": self.pad_token_id_, **self._module_size_kwargs()}
+        kwargs = {**user, **from_data}
         pretrained = self._load_pretrained()
         if pretrained is not None:
-            conflicts = {
-                key: (kwargs[key], pretrained.config[key])
-                for key in _ENCODER_SIZES
-                if key in kwargs and key in pretrained.config and kwargs[key] != pretrained.config[key]
-            }
+            fixed = {k: v for k, v in pretrained.config.items() if k not in _TUNABLE and k not in from_data}
+            conflicts = {k: (user[k], v) for k, v in fixed.items() if k in user and user[k] != v}
             if conflicts:
                 described = ", ".join(f"module__{k}={ours} (pretrained: {theirs})" for k, (ours, theirs) in conflicts.items())
                 raise ValueError(
                     f"The pretrained encoder fixes the model's sizes, but {described}. "
                     f"Drop these parameters or match them."
                 )
-            kwargs.update({k: v for k, v in pretrained.config.items() if k in _ENCODER_SIZES})
+            kwargs.update(fixed)
         self.module_ = (self.module or self._default_module)(**kwargs)
         if pretrained is not None:
             self.module_.encoder.load_state_dict(pretrained.state_dict)
@@ -257,6 +256,11 @@ class SequenceNet(TransformerMixin, NeuralNet):
         if self.pretrained is None:
             return None
         pretrained = self.tokenizer_pretrained_ if self.pretrained == "tokenizer" else load_pretrained(self.pretrained)
+        if pretrained.architecture != self._architecture:
+            raise ValueError(
+                f"{type(self).__name__} builds a {self._architecture!r} model, but the pretrained "
+                f"model is a {pretrained.architecture!r} one; use the matching estimator."
+            )
         if pretrained.vocab_fingerprint != self.vocab_fingerprint_:
             raise ValueError(
                 f"The pretrained model was trained on {pretrained.tokenizer_name} tokens with "
@@ -362,7 +366,7 @@ class SequenceNet(TransformerMixin, NeuralNet):
         self.check_is_fitted()
         state = {k: v.detach().cpu().clone() for k, v in self.module_.encoder.state_dict().items()}
         return PretrainedEncoder(
-            "transformer", dict(self.module_.encoder_config), state,
+            self._architecture, dict(self.module_.encoder_config), state,
             self.tokenizer_name_, self.vocab_fingerprint_,
         )
 

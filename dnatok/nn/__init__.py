@@ -8,6 +8,7 @@ from ._block import SwiGLU, TransformerBlock
 from ._encoder import TransformerEncoder, init_weights
 from ._heads import ClassificationHead, MaskedLMHead, pool
 from ._masking import IGNORE_INDEX, mask_tokens, warmup_cosine
+from ._pretrained import PretrainedEncoder, load_pretrained, save_pretrained
 from ._pretraining import masked_lm_loss, seeded, train_masked_lm
 from ._models import MaskedLMModel, SequenceClassificationModel, SequenceRegressionModel
 from ._rotary import apply_rotary, rotary_cos_sin
@@ -18,6 +19,7 @@ __all__ = [
     "MaskedLMHead",
     "MaskedLMModel",
     "MultiHeadAttention",
+    "PretrainedEncoder",
     "SequenceClassificationModel",
     "SequenceRegressionModel",
     "SwiGLU",
@@ -25,10 +27,12 @@ __all__ = [
     "TransformerEncoder",
     "apply_rotary",
     "init_weights",
+    "load_pretrained",
     "mask_tokens",
     "masked_lm_loss",
     "pool",
     "rotary_cos_sin",
+    "save_pretrained",
     "seeded",
     "train_masked_lm",
     "warmup_cosine",

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import torch
 
-import dnatok
-
 __all__ = ["PretrainedEncoder", "load_pretrained", "save_pretrained"]
 
 _CONFIG = "config.json"
@@ -52,7 +50,7 @@ def save_pretrained(pretrained, path):
         "encoder": pretrained.config,
         "tokenizer_name": pretrained.tokenizer_name,
         "vocab_fingerprint": pretrained.vocab_fingerprint,
-        "dnatok_version": dnatok.__version__,
+        "dnatok_version": _version(),
     }
     # write both files under temporary names first, so a folder never holds a
     # half-written model
@@ -68,15 +66,15 @@ def load_pretrained(source):
 
     Parameters
     ----------
-    source : fitted estimator or str or path-like
-        An estimator with ``get_pretrained()`` (e.g. a fitted
-        ``MaskedLMPretrainer``), or a folder written by ``save_pretrained``.
+    source : fitted object or str or path-like
+        Anything with ``get_pretrained()`` (a fitted ``MaskedLMPretrainer`` or
+        ``MxDNATokenizer``), or a folder written by ``save_pretrained``.
     """
     if hasattr(source, "get_pretrained"):
         return source.get_pretrained()
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
-            f"pretrained must be a fitted dnatok estimator or the path of a folder saved "
+            f"pretrained must be a fitted dnatok model or the path of a folder saved "
             f"with save_pretrained, got {type(source).__name__}."
         )
     path = Path(source)
@@ -91,3 +89,9 @@ def load_pretrained(source):
         config["architecture"], config["encoder"], state_dict,
         config["tokenizer_name"], config["vocab_fingerprint"],
     )
+
+
+def _version():
+    from dnatok import __version__
+
+    return __version__
