@@ -369,10 +369,14 @@ class LearntTokenization(nn.Module):
         self.apply(init_mxdna_weights)
 
     def route(self, h, special_tokens_mask):
-        """Router scores (B, l, n) from normalised states (B, l, d)."""
+        """Router scores (B, l, n), in float32, from normalised states (B, l, d)."""
         if self.training and self.jitter > 0:
             h = h * torch.empty_like(h).uniform_(1.0 - self.jitter, 1.0 + self.jitter)
-        return self.router(h * (~special_tokens_mask)[..., None].to(h.dtype))  # (B, l, n)
+        h = h * (~special_tokens_mask)[..., None].to(h.dtype)  # (B, l, d)
+        # float32 even under autocast: half-precision scores would tie often and decide
+        # the units on rounding (the router is a tiny d x n product)
+        with torch.autocast(h.device.type, enabled=False):
+            return F.linear(h.float(), self.router.weight.float())  # (B, l, n)
 
     def mix_experts(self, h, covering_expert, probabilities):
         """The sparse mixture: one vector per unit, at the unit's centre, zero elsewhere.
@@ -562,6 +566,15 @@ class MxDNAEncoder(nn.Module):
         compact=True,
     ):
         super().__init__()
+        #: every argument that shapes the weights or the outputs (``compact`` does not):
+        #: ``MxDNAEncoder(**encoder.config)`` rebuilds it, and so do the models
+        self.config = dict(
+            vocab_size=vocab_size, d_model=d_model, n_heads=n_heads, d_ff=d_ff,
+            n_nucleotide_layers=n_nucleotide_layers, n_token_layers=n_token_layers, n_experts=n_experts,
+            deformable_kernel_size=deformable_kernel_size, jitter=jitter, dropout=dropout,
+            max_length=max_length, pad_token_id=pad_token_id, cls_token_id=cls_token_id,
+            sep_token_id=sep_token_id, rotary_theta=rotary_theta,
+        )
         self.max_length = max_length
         self.cls_token_id = cls_token_id
         self.sep_token_id = sep_token_id
@@ -586,6 +599,32 @@ class MxDNAEncoder(nn.Module):
         """[CLS] or [SEP] positions, (B, l) bool."""
         return (input_ids == self.cls_token_id) | (input_ids == self.sep_token_id)
 
+    def _nucleotide_states(self, input_ids, attention_mask, special_tokens_mask):
+        """Embedding and nucleotide layers: (states (B, l, d), mask, special mask, positions)."""
+        B, length = input_ids.shape
+        if length > self.max_length:
+            raise ValueError(
+                f"Got inputs of {length} tokens, more than the model's max_length={self.max_length}."
+            )
+        attention_mask = attention_mask.bool()
+        if special_tokens_mask is None:
+            special_tokens_mask = self.special_tokens_mask(input_ids)
+        grid_positions = torch.arange(length, device=input_ids.device).expand(B, length)  # (B, l)
+        x = self.dropout(self.embedding(input_ids.long()))  # (B, l, d)
+        for block in self.nucleotide_layers:
+            x = block(x, grid_positions, attention_mask)
+        return x, attention_mask, special_tokens_mask, grid_positions
+
+    def tokenize(self, input_ids, attention_mask, special_tokens_mask=None):
+        """Run only as far as the learnt tokenization: which units the model chooses.
+
+        Same arguments as :meth:`forward`; returns the :class:`TokenizationOutput`
+        (``unit_expert``, ``unit_length``, ``unit_centre``, ``n_units``, ...) without
+        running the token layers.
+        """
+        x, attention_mask, special, _ = self._nucleotide_states(input_ids, attention_mask, special_tokens_mask)
+        return self.tokenization(x, attention_mask, special)
+
     def forward(self, input_ids, attention_mask, special_tokens_mask=None):
         """Encode ``[CLS] x1 .. xL [SEP] [PAD]..`` rows.
 
@@ -601,22 +640,11 @@ class MxDNAEncoder(nn.Module):
         -------
         MxDNAEncoderOutput
         """
-        B, length = input_ids.shape
-        if length > self.max_length:
-            raise ValueError(
-                f"Got inputs of {length} tokens, more than the model's max_length={self.max_length}."
-            )
-        attention_mask = attention_mask.bool()
-        if special_tokens_mask is None:
-            special_tokens_mask = self.special_tokens_mask(input_ids)
-        grid_positions = torch.arange(length, device=input_ids.device).expand(B, length)  # (B, l)
-
-        x = self.dropout(self.embedding(input_ids.long()))  # (B, l, d)
-        for block in self.nucleotide_layers:
-            x = block(x, grid_positions, attention_mask)
+        x, attention_mask, special, grid_positions = self._nucleotide_states(
+            input_ids, attention_mask, special_tokens_mask
+        )
         nucleotide_states = x
-
-        tokens = self.tokenization(x, attention_mask, special_tokens_mask)
+        tokens = self.tokenization(x, attention_mask, special)
         if self.compact:
             positions, mask = tokens.token_positions, tokens.token_present  # (B, T)
             index = positions[..., None].expand(-1, -1, x.shape[-1])  # (B, T, d)
@@ -657,9 +685,9 @@ class MxDNAMaskedLM(nn.Module):
 
     def __init__(self, **encoder_kwargs):
         super().__init__()
-        #: the encoder's constructor arguments, saved beside pretrained weights
-        self.encoder_config = dict(encoder_kwargs)
         self.encoder = MxDNAEncoder(**encoder_kwargs)
+        #: the encoder's full configuration, saved beside pretrained weights
+        self.encoder_config = self.encoder.config
         d_model = self.encoder.block_config["d_model"]
         self.decoder = TransformerBlock(**self.encoder.block_config)
         self.norm = nn.LayerNorm(d_model)
@@ -715,8 +743,9 @@ class MxDNAClassificationModel(nn.Module):
         if pooling not in ("decoder", "cls_direct"):
             raise ValueError(f"pooling must be 'decoder' or 'cls_direct', got {pooling!r}.")
         self.pooling = pooling
-        self.encoder_config = dict(encoder_kwargs)
         self.encoder = MxDNAEncoder(**encoder_kwargs)
+        #: the encoder's full configuration, saved beside pretrained weights
+        self.encoder_config = self.encoder.config
         d_model = self.encoder.block_config["d_model"]
         if pooling == "decoder":
             self.decoder = TransformerBlock(**self.encoder.block_config)

@@ -15,10 +15,16 @@ previous one, in the order ``0, -1, +1, -2, +2, ...``.
 The authors' greedy pass visits every (position, expert) candidate in descending
 score order and accepts a candidate when its span lies inside the eligible range
 (between [CLS] and [SEP]) and none of its positions is covered yet. ("Skip p if it is
-already covered" is implied: p lies in its own span.) Ties in score are broken here
-by the lower position, then the lower expert: the order of a stable sort of the
-scores flattened as ``(position, expert)``. The authors' C++ sort is not stable, so
-their tie order is unspecified; real-valued scores almost never tie.
+already covered" is implied: p lies in its own span.)
+
+Ties in score are broken by :func:`tie_break_key` of the candidate index
+``position * n + expert``: a fixed scrambling of the indices, so the order is
+deterministic and the same whatever the padding or the batch. The authors' C++ sort
+is not stable, so their tie order is unspecified anyway. A scrambled order rather
+than "lower position first" because ties broken by position line tied candidates up
+in long chains (each one waiting for its left neighbour), which the parallel
+algorithm below would resolve one or two units per round: a sequence of equal
+scores took 255 rounds at l=512 with positional ties, 5 with scrambled ones.
 
 The parallel algorithm
 ----------------------
@@ -44,24 +50,29 @@ greedy rejected it. Hence, at ``c``'s turn the greedy has accepted no neighbour 
 ``c`` and accepts ``c`` too. Candidates that overlap ``c`` are rejected by the greedy
 because its accepted set never overlaps. The invariant holds again. Each round
 accepts at least the top-ranked alive candidate of each sequence that has one, so
-the loop ends after at most ``l`` rounds; in practice it takes about 10 to 20
-(random scores, l=512, n=10; a chain of ever higher-ranked overlapping candidates
-is needed for each extra round).
+the loop ends after at most ``l`` rounds. Each extra round needs a longer chain of
+overlapping candidates ranked in order, so in practice it takes 5 to 7 rounds at
+l=512, n=10 (random scores, tied scores, an untrained router on random DNA, poly-A
+or (AT)n). The worst case is scores that rise steadily along the whole sequence:
+then about 330 rounds at l=512.
 
 Vectorisation
 -------------
-One round needs two window reductions, both exact and done with one gather and one
-cumulative max thanks to the nested spans:
+One round needs two window reductions over (B, n, l) candidates; the nested spans
+make both a loop of ``n`` shifted elementwise maxima on (B, l) slices of one padded
+tensor (views, no gathers):
 
-* ``cover_max``: for each position ``q``, the highest rank among alive candidates
-  whose span covers ``q``. Candidate ``(j, p)`` covers ``q`` iff ``q = p + d_t`` for
-  an offset ``d_t`` with ``t <= j``; so with ``S[t] = max over experts j >= t`` (a
-  reversed cumulative max), ``cover_max[q] = max_t S[t, q - d_t]``.
-* ``span_max``: for each candidate, the maximum of a per-position quantity over its
-  span: gather ``Q[p + d_t]`` for every ``t`` and take the cumulative max over ``t``.
+* cover: for each position ``q``, the highest rank among alive candidates whose
+  span covers ``q``. Candidate ``(j, p)`` covers ``q`` iff ``q = p + d_t`` for an
+  offset ``d_t`` with ``t <= j``; so with ``S[t] = max over experts j >= t`` (a
+  running max from the longest expert down), it is ``max_t S[t, q - d_t]``.
+* span: for each candidate, the maximum of a per-position quantity over its span:
+  a running max over ``t`` of ``Q[p + d_t]``, one output per expert.
 
-A candidate is a local maximum iff its rank equals ``span_max(cover_max)`` over its
-own span (it covers its own positions, and every neighbour covers one of them).
+A candidate is a local maximum iff its rank equals span(cover) (it covers its own
+positions, and every neighbour covers one of them). Covering and killing use the
+same two reductions with logical or. Ranks are int64 keys built without sorting
+(see ``_ranks``), so nothing ever leaves the device.
 """
 
 from typing import NamedTuple
@@ -69,7 +80,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-__all__ = ["BasicUnits", "select_basic_units", "unit_extent"]
+__all__ = ["BasicUnits", "select_basic_units", "tie_break_key", "unit_extent"]
 
 
 def unit_extent(kernel_size):
@@ -163,20 +174,38 @@ class _Windows:
         return result
 
 
+def tie_break_key(index):
+    """Scrambled candidate indices that break score ties: a bijection of ``[0, 2**31)``.
+
+    Multiplying by an odd number and xor-ing in the high bits are both invertible
+    modulo ``2**31``, so distinct indices keep distinct keys. Works on Python ints
+    and on integer tensors alike.
+
+    Examples
+    --------
+    >>> [tie_break_key(i) for i in range(4)]
+    [0, 481112722, 296507729, 79994064]
+    """
+    mask = (1 << 31) - 1
+    key = (index * 0x2545F491) & mask
+    key = key ^ (key >> 15)
+    return (key * 0x5851F42D) & mask
+
+
 def _ranks(scores):
     """A strict total order of the candidates of each sequence, as int64 keys.
 
-    Higher is earlier: higher score first, then lower position, then lower expert.
-    No sort is needed: a float32's bit pattern, read as an integer and with the
-    magnitude bits of negative numbers flipped, orders like the float; the candidate
-    index breaks ties. (B, l, n) scores -> (B, n, l) keys. NaN scores are unsupported.
+    Higher is earlier: higher score first, then higher :func:`tie_break_key`. No sort
+    is needed: a float32's bit pattern, read as an integer and with the magnitude
+    bits of negative numbers flipped, orders like the float, and the tie-break key
+    fills the low 31 bits. (B, l, n) scores -> (B, n, l) keys. NaN is unsupported.
     """
     B, l, n = scores.shape
     values = scores.detach().float() + 0.0  # + 0.0 turns -0.0 into 0.0: they tie
     bits = values.view(torch.int32)  # (B, l, n)
     ordered = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits).to(torch.int64)  # same order as values
-    index = torch.arange(l * n, device=scores.device).view(l, n)  # p * n + j
-    keys = ordered * (l * n) + (l * n - 1 - index)  # (B, l, n), |keys| < 2**31 * l * n
+    index = torch.arange(l * n, device=scores.device).view(l, n)  # p * n + j, < 2**31
+    keys = ordered * (1 << 31) + tie_break_key(index)  # (B, l, n), within +-2**62
     return keys.transpose(1, 2).contiguous()  # (B, n, l)
 
 
@@ -184,10 +213,11 @@ def select_basic_units(scores, eligible, check_every=None):
     """Choose MxDNA's basic units: the authors' greedy pass, run in parallel rounds.
 
     Exactly equal to visiting the (position, expert) candidates of each sequence in
-    descending score order (ties: lower position first, then lower expert) and
-    accepting a candidate when its span is eligible and still uncovered. Runs on the
-    scores' device with no per-sequence loop and no copy to the host (the loop over
-    rounds reads one boolean every ``check_every`` rounds to know when to stop).
+    descending score order (ties: descending :func:`tie_break_key` of the index
+    ``position * n + expert``) and accepting a candidate when its span is eligible
+    and still uncovered. Runs on the scores' device with no per-sequence loop and no
+    copy to the host (the loop over rounds reads one boolean every ``check_every``
+    rounds to know when to stop).
 
     Parameters
     ----------
@@ -199,8 +229,8 @@ def select_basic_units(scores, eligible, check_every=None):
         is allowed only if all its positions are eligible.
     check_every : int, optional
         Rounds between two checks for completion; extra rounds after completion
-        change nothing. Defaults to 1 on the CPU and 4 elsewhere, where each check
-        is a device synchronisation.
+        change nothing. Defaults to 1 on the CPU and 8 elsewhere, where each check
+        is a device synchronisation (typical inputs finish within 8 rounds).
 
     Returns
     -------
@@ -234,13 +264,11 @@ def select_basic_units(scores, eligible, check_every=None):
     alive = windows.span_reduce(eligible, False, torch.logical_and)  # (B, n, l)
     selected = torch.zeros_like(alive)  # (B, n, l)
     if check_every is None:
-        check_every = 1 if device.type == "cpu" else 4
+        check_every = 1 if device.type == "cpu" else 8
 
     n_rounds = 0
     # each round accepts at least one unit of every unfinished sequence: <= l rounds
-    while n_rounds < max(l, 1):
-        if n_rounds % check_every == 0 and not bool(alive.any()):
-            break
+    while n_rounds < l:
         n_rounds += 1
         alive_ranks = torch.where(alive, ranks, none)  # (B, n, l)
         best_covering = windows.cover_reduce(alive_ranks, none, torch.maximum)  # (B, l)
@@ -249,6 +277,8 @@ def select_basic_units(scores, eligible, check_every=None):
         selected |= accepted
         newly_covered = windows.cover_reduce(accepted, False, torch.logical_or)  # (B, l)
         alive &= ~windows.span_reduce(newly_covered, False, torch.logical_or)
+        if n_rounds % check_every == 0 and not bool(alive.any()):
+            break
 
     # which unit covers each position: encode (centre, expert) and spread it over the span
     positions = torch.arange(l, device=device)  # (l,)
