@@ -11,6 +11,7 @@ from ._bpe import BPETokenizer
 from ._char import CharTokenizer
 from ._fasta import read_fasta, write_fasta
 from ._kmer import KmerTokenizer
+from ._mxdna_tokenizer import MxDNATokenizer
 from ._sequences import check_sequences, reverse_complement
 from ._tables import read_sequence_csv
 from ._tokenized import TokenizedSequences
@@ -23,6 +24,7 @@ __all__ = [
     "BaseTokenizer",
     "CharTokenizer",
     "KmerTokenizer",
+    "MxDNATokenizer",
     "TokenizedSequences",
     "check_sequences",
     "genome_windows",

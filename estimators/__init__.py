@@ -11,11 +11,14 @@ for every tokenization.
 from ._base import SequenceNet
 from ._callbacks import TimeBudget, WarmupCosineLR
 from ._classifier import SequenceClassifier
+from ._mxdna import MxDNAClassifier, MxDNARegressor
 from ._pretrainer import MaskedLMPretrainer
 from ._regressor import SequenceRegressor
 
 __all__ = [
     "MaskedLMPretrainer",
+    "MxDNAClassifier",
+    "MxDNARegressor",
     "SequenceClassifier",
     "SequenceNet",
     "SequenceRegressor",

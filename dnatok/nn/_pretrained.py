@@ -16,6 +16,7 @@ __all__ = ["PretrainedEncoder", "load_pretrained", "save_pretrained"]
 
 _CONFIG = "config.json"
 _WEIGHTS = "encoder.pt"
+_HEAD_WEIGHTS = "head.pt"
 
 
 class PretrainedEncoder:
@@ -31,14 +32,18 @@ class PretrainedEncoder:
         Encoder weights, on the CPU.
     tokenizer_name : str
     vocab_fingerprint : str
+    head_state_dict : dict of str to Tensor or None
+        Weights of the pretraining model outside the encoder (e.g. its masked-LM
+        head), for whoever wants the whole model back; fine-tuning ignores them.
     """
 
-    def __init__(self, architecture, config, state_dict, tokenizer_name, vocab_fingerprint):
+    def __init__(self, architecture, config, state_dict, tokenizer_name, vocab_fingerprint, head_state_dict=None):
         self.architecture = architecture
         self.config = config
         self.state_dict = state_dict
         self.tokenizer_name = tokenizer_name
         self.vocab_fingerprint = vocab_fingerprint
+        self.head_state_dict = head_state_dict
 
 
 def save_pretrained(pretrained, path):
@@ -57,6 +62,9 @@ def save_pretrained(pretrained, path):
     weights_tmp, config_tmp = path / (_WEIGHTS + ".partial"), path / (_CONFIG + ".partial")
     torch.save(pretrained.state_dict, weights_tmp)
     config_tmp.write_text(json.dumps(config, indent=2))
+    if pretrained.head_state_dict is not None:
+        torch.save(pretrained.head_state_dict, path / (_HEAD_WEIGHTS + ".partial"))
+        os.replace(path / (_HEAD_WEIGHTS + ".partial"), path / _HEAD_WEIGHTS)
     os.replace(weights_tmp, path / _WEIGHTS)
     os.replace(config_tmp, path / _CONFIG)
 
@@ -85,9 +93,11 @@ def load_pretrained(source):
         )
     config = json.loads((path / _CONFIG).read_text())
     state_dict = torch.load(path / _WEIGHTS, map_location="cpu", weights_only=True)
+    head = path / _HEAD_WEIGHTS
+    head_state_dict = torch.load(head, map_location="cpu", weights_only=True) if head.is_file() else None
     return PretrainedEncoder(
         config["architecture"], config["encoder"], state_dict,
-        config["tokenizer_name"], config["vocab_fingerprint"],
+        config["tokenizer_name"], config["vocab_fingerprint"], head_state_dict,
     )
 
 

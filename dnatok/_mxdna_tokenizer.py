@@ -1,0 +1,353 @@
+"""MxDNATokenizer: a tokenization learned by gradient descent (MxDNA, NeurIPS 2024).
+
+``fit`` pretrains an MxDNA masked-language model on the sequences (or loads one);
+the learned tokenization lives in its network. ``transform`` returns the
+single-nucleotide ids of the tokenizer contract, and with them the fitted
+tokenizer, so that ``MxDNAClassifier`` downstream starts from (a copy of) the
+pretrained network and fine-tunes all of it, tokenization included.
+"""
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._char import CharTokenizer
+from ._sequences import check_sequences
+from .nn import MxDNAMaskedLM, PretrainedEncoder, load_pretrained, save_pretrained, seeded, train_masked_lm
+
+__all__ = ["MxDNATokenizer"]
+
+_ARCHITECTURE = "mxdna"
+_STRUCTURAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
+
+
+class MxDNATokenizer(CharTokenizer):
+    """Learn how to tokenize DNA by masked-language-model pretraining (MxDNA).
+
+    A sparse mixture of convolution experts picks variable-length basic units
+    (1 to ``n_experts`` nucleotides) and a deformable convolution assembles them
+    into tokens (see ``dnatok.nn.MxDNAMaskedLM``). ``fit`` trains that network on
+    the sequences, labels ignored, or loads a saved one (``pretrained``).
+
+    - ``tokenize(seq)`` gives the learned basic units as DNA substrings
+      (deterministic: no router jitter at inference).
+    - ``transform(X)`` gives, with ``output="ids"``, the single-nucleotide ids of
+      :class:`CharTokenizer` (MxDNA reads nucleotides and tokenizes inside the
+      model), carrying this tokenizer and its network to an ``MxDNAClassifier``;
+      with ``output="counts"``, counts of the learned units over the units seen
+      in ``fit`` (others count as [UNK]).
+    - :meth:`tokenization_stats` and :meth:`plot_unit_lengths` show what was
+      learned: unit lengths, expert usage, nucleotides per token.
+
+    Parameters
+    ----------
+    d_model, n_heads, n_nucleotide_layers, n_token_layers, n_experts : int
+        Sizes of the network (paper: 512, 16, 4, 16, 10); small CPU defaults
+        128, 4, 1, 2, 10.
+    max_epochs : int, default=10
+        Pretraining passes over the sequences.
+    max_time : float or None, default=None
+        Stop pretraining after this many seconds.
+    batch_size : int, default=32
+    lr : float, default=1e-3
+        Peak learning rate of AdamW (warm-up then cosine decay).
+    warmup_fraction : float, default=0.1
+    device : str, default="cpu"
+    mixed_precision : bool, default=False
+        bf16 autocast.
+    verbose : int, default=0
+        1 shows a progress bar.
+    random_state : int, RandomState instance or None, default=None
+    pretrained : str, path-like or None, default=None
+        A folder written by :meth:`save_pretrained`: ``fit`` loads it instead of
+        training.
+    max_length, truncation, add_special_tokens, output, handle_unknown
+        As :class:`CharTokenizer` (lengths in nucleotides).
+
+    Attributes
+    ----------
+    model_ : dnatok.nn.MxDNAMaskedLM
+        The pretrained network (eval mode, on ``device``).
+    history_ : list of dict
+        Pretraining losses per epoch (empty when loaded).
+    units_ : ndarray of str
+        Units seen when tokenizing the fit sequences: the counts output's columns.
+
+    Examples
+    --------
+    >>> from dnatok import MxDNATokenizer
+    >>> from dnatok.datasets import make_motif_classification
+    >>> X, _ = make_motif_classification(64, length=40, random_state=0)
+    >>> tokenizer = MxDNATokenizer(d_model=16, n_heads=2, n_token_layers=1, max_epochs=1,
+    ...                            random_state=0).fit(X)
+    >>> units = tokenizer.tokenize(X[0])
+    >>> "".join(units) == X[0]
+    True
+    """
+
+    _parameter_constraints = {
+        **CharTokenizer._parameter_constraints,
+        "d_model": [Interval(Integral, 2, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "n_nucleotide_layers": [Interval(Integral, 0, None, closed="left")],
+        "n_token_layers": [Interval(Integral, 0, None, closed="left")],
+        "n_experts": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
+        "device": [str],
+        "mixed_precision": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "pretrained": [str, os.PathLike, None],
+        "output": [StrOptions({"ids", "counts"})],
+    }
+    _requires_fit = True
+
+    def __init__(
+        self,
+        *,
+        d_model=128,
+        n_heads=4,
+        n_nucleotide_layers=1,
+        n_token_layers=2,
+        n_experts=10,
+        max_epochs=10,
+        max_time=None,
+        batch_size=32,
+        lr=1e-3,
+        warmup_fraction=0.1,
+        device="cpu",
+        mixed_precision=False,
+        verbose=0,
+        random_state=None,
+        pretrained=None,
+        max_length=None,
+        truncation=True,
+        add_special_tokens=True,
+        output="ids",
+        handle_unknown="error",
+    ):
+        super().__init__(
+            max_length=max_length, truncation=truncation, add_special_tokens=add_special_tokens,
+            output=output, handle_unknown=handle_unknown,
+        )
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_nucleotide_layers = n_nucleotide_layers
+        self.n_token_layers = n_token_layers
+        self.n_experts = n_experts
+        self.max_epochs = max_epochs
+        self.max_time = max_time
+        self.batch_size = batch_size
+        self.lr = lr
+        self.warmup_fraction = warmup_fraction
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.verbose = verbose
+        self.random_state = random_state
+        self.pretrained = pretrained
+
+    # -- fitting ---------------------------------------------------------------------
+
+    def _fit(self, sequences):
+        chars = CharTokenizer(max_length=self.max_length, truncation=self.truncation, handle_unknown=self.handle_unknown)
+        tokens = chars.transform(sequences)
+        if self.pretrained is not None:
+            model, self.history_ = self._load(tokens), []
+        else:
+            seed = None if self.random_state is None else int(check_random_state(self.random_state).randint(2**31 - 1))
+            with seeded(seed, self.device):
+                model = MxDNAMaskedLM(
+                    d_model=self.d_model, n_heads=self.n_heads, n_nucleotide_layers=self.n_nucleotide_layers,
+                    n_token_layers=self.n_token_layers, n_experts=self.n_experts,
+                    max_length=max(1024, tokens["input_ids"].shape[1]),
+                )
+            self.history_ = train_masked_lm(
+                model, tokens["input_ids"], tokens["attention_mask"],
+                special_token_ids=tokens.special_token_ids, mask_token_id=tokens.mask_token_id,
+                vocab_size=tokens.vocab_size, max_epochs=self.max_epochs, max_time=self.max_time,
+                batch_size=self.batch_size, lr=self.lr, warmup_fraction=self.warmup_fraction,
+                device=self.device, mixed_precision=self.mixed_precision, verbose=self.verbose, seed=seed,
+            )
+        self.model_ = model.to(self.device).eval()
+        self.n_sequences_fit_ = len(sequences)
+        units, _ = self._units(tokens)
+        self.units_ = np.unique(np.concatenate([np.asarray(u, dtype=object) for u in units] or [np.array([], dtype=object)])).astype(str)
+
+    def _load(self, tokens):
+        pretrained = load_pretrained(self.pretrained)
+        if pretrained.architecture != _ARCHITECTURE:
+            raise ValueError(
+                f"{self.pretrained} holds a {pretrained.architecture!r} model, not an MxDNA one."
+            )
+        model = MxDNAMaskedLM(**pretrained.config)
+        model.encoder.load_state_dict(pretrained.state_dict)
+        if pretrained.head_state_dict is not None:
+            model.load_state_dict(pretrained.head_state_dict, strict=False)
+        return model
+
+    # -- the learned units -----------------------------------------------------------
+
+    @torch.no_grad()
+    def _units(self, tokens, batch_size=None):
+        """Units of every sequence (list of lists of str) and their expert indices."""
+        batch_size = batch_size or self.batch_size
+        ids = torch.as_tensor(tokens["input_ids"])
+        mask = torch.as_tensor(tokens["attention_mask"])
+        letters = np.array(list("NNNNNATCG"))  # id -> letter; specials never inside a unit
+        units, experts = [], []
+        for first in range(0, len(ids), batch_size):
+            batch_ids = ids[first:first + batch_size].to(self.device)
+            out = self.model_.encoder.tokenize(batch_ids, mask[first:first + batch_size].to(self.device))
+            centre = out.unit_centre.cpu().numpy()
+            expert = out.unit_expert.cpu().numpy()
+            text = letters[batch_ids.cpu().numpy()]
+            for row_centre, row_expert, row_text in zip(centre, expert, text):
+                inside = np.flatnonzero(row_centre >= 0)
+                if inside.size == 0:
+                    units.append([])
+                    experts.append(np.zeros(0, dtype=np.int64))
+                    continue
+                # a unit ends where the covering centre changes
+                cuts = np.flatnonzero(np.diff(row_centre[inside])) + 1
+                pieces = np.split(row_text[inside], cuts)
+                units.append(["".join(piece) for piece in pieces])
+                experts.append(row_expert[row_expert >= 0])
+        return units, experts
+
+    def tokenize(self, sequence):
+        """The learned basic units of one sequence, as DNA substrings (upper case)."""
+        self._check_ready()
+        if not isinstance(sequence, str):
+            raise TypeError(
+                f"tokenize takes one sequence as a str, got {type(sequence).__name__}; "
+                f"use transform for a collection of sequences."
+            )
+        units, _ = self._units(self._chars().transform([sequence]))
+        return units[0]
+
+    def _chars(self):
+        return CharTokenizer(max_length=self.max_length, truncation=self.truncation, handle_unknown=self.handle_unknown)
+
+    def transform(self, X):
+        """Single-nucleotide ids carrying the network (``output="ids"``), or unit counts.
+
+        See :meth:`CharTokenizer.transform` for the ids output.
+        """
+        if self.output != "counts":
+            return super().transform(X)
+        self._check_ready()
+        units, _ = self._units(self._chars().transform(check_sequences(X)))
+        columns = {unit: i + 1 for i, unit in enumerate(self.units_)}  # column 0 is [UNK]
+        indices = [columns.get(unit, 0) for row in units for unit in row]
+        indptr = np.zeros(len(units) + 1, dtype=np.int64)
+        np.cumsum([len(row) for row in units], out=indptr[1:])
+        counts = sp.csr_matrix(
+            (np.ones(len(indices), dtype=np.int64), np.asarray(indices, dtype=np.int64), indptr),
+            shape=(len(units), len(self.units_) + 1),
+        )
+        counts.sum_duplicates()
+        return counts
+
+    def get_feature_names_out(self, input_features=None):
+        """Columns of the counts output: [UNK], then the units seen in ``fit``."""
+        self._check_ready()
+        if self.output != "counts":
+            raise AttributeError("get_feature_names_out is available with output='counts' only.")
+        return np.asarray(["[UNK]", *self.units_], dtype=object)
+
+    # -- what was learned --------------------------------------------------------------
+
+    def tokenization_stats(self, X):
+        """How the fitted network tokenizes X.
+
+        Returns
+        -------
+        stats : dict
+            ``unit_length_distribution`` (fraction of units of each length
+            1 .. n_experts), ``expert_usage`` (fraction of nucleotides each expert
+            reads), ``nucleotides_per_token`` (mean unit length: the compression),
+            ``n_units`` and ``n_nucleotides``.
+        """
+        self._check_ready()
+        _, experts = self._units(self._chars().transform(check_sequences(X)))
+        expert = np.concatenate(experts) if experts else np.zeros(0, dtype=np.int64)
+        n_experts = self.model_.encoder.tokenization.n_experts
+        per_length = np.bincount(expert, minlength=n_experts).astype(float)
+        nucleotides = per_length * np.arange(1, n_experts + 1)
+        return {
+            "unit_length_distribution": per_length / max(per_length.sum(), 1),
+            "expert_usage": nucleotides / max(nucleotides.sum(), 1),
+            "nucleotides_per_token": nucleotides.sum() / max(per_length.sum(), 1),
+            "n_units": int(per_length.sum()),
+            "n_nucleotides": int(nucleotides.sum()),
+        }
+
+    def plot_unit_lengths(self, X, bpe=None, ax=None):
+        """Bar chart of unit lengths against BPE token lengths (the paper's Figure 4).
+
+        Parameters
+        ----------
+        X : iterable of str
+            Sequences to tokenize with both.
+        bpe : fitted BPETokenizer or None
+            None fits ``BPETokenizer(vocab_size=4096)`` on X.
+        ax : matplotlib Axes or None
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+
+        from ._bpe import BPETokenizer
+
+        sequences = check_sequences(X)
+        ours = self.tokenization_stats(sequences)["unit_length_distribution"]
+        bpe = bpe if bpe is not None else BPETokenizer(vocab_size=4096).fit(sequences)
+        bpe_lengths = np.array([len(t) for s in sequences for t in bpe.tokenize(s) if t != "[UNK]"])
+        longest = max(len(ours), int(bpe_lengths.max(initial=1)))
+        bpe_share = np.bincount(bpe_lengths, minlength=longest + 1)[1:] / max(len(bpe_lengths), 1)
+        lengths = np.arange(1, longest + 1)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 3.5))
+        ax.bar(lengths - 0.2, np.pad(ours, (0, longest - len(ours))), width=0.4, label="MxDNA units")
+        ax.bar(lengths + 0.2, bpe_share, width=0.4, label=f"BPE ({bpe.get_vocab_size()} tokens)")
+        ax.set_xlabel("token length (nucleotides)")
+        ax.set_ylabel("fraction of tokens")
+        ax.set_xticks(lengths)
+        ax.legend()
+        return ax
+
+    # -- hand-off and saving -----------------------------------------------------------
+
+    def get_pretrained(self):
+        """The fitted network (encoder of the MLM model) as a PretrainedEncoder."""
+        self._check_ready()
+        config = dict(self.model_.encoder_config)
+        state = {k: v.detach().cpu().clone() for k, v in self.model_.encoder.state_dict().items()}
+        return PretrainedEncoder(_ARCHITECTURE, config, state, type(self).__name__, self.get_vocab_fingerprint())
+
+    def save_pretrained(self, path):
+        """Save the whole pretrained MLM network (config.json + weights) to a folder.
+
+        ``MxDNATokenizer(pretrained=path).fit(X)`` loads it back; an
+        ``MxDNAClassifier`` can start from it too.
+        """
+        pretrained = self.get_pretrained()
+        pretrained.head_state_dict = {
+            k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items() if not k.startswith("encoder.")
+        }
+        save_pretrained(pretrained, path)
+
+    def get_vocab_fingerprint(self):
+        """The nucleotide vocabulary's fingerprint (the ids are CharTokenizer's)."""
+        return CharTokenizer.get_vocab_fingerprint(self)
