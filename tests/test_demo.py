@@ -1,7 +1,8 @@
-"""The README's main job: python -m dnatok demo."""
+"""The demos: `dnatok demo` (MxDNA, the README's main job) and `python -m dnatok demo`."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,25 @@ def test_demo_errors_are_explained(paths, message, tmp_path, monkeypatch, capsys
     (tmp_path / "one.fa").write_text(">a\nACGT\n")
     assert main(["demo", *paths]) == 2
     assert f"dnatok demo: error: {message}" in capsys.readouterr().err
+
+
+def test_mxdna_demo_reports_accuracy_compression_and_units(capsys):
+    from estimators.__main__ import main as mxdna_main
+
+    assert mxdna_main(["demo", "--pretrain-epochs", "1", "--finetune-epochs", "1"]) == 0
+    report = capsys.readouterr().out
+    assert "test accuracy:" in report and "compression:" in report
+    nucleotides_per_token = float(report.split("compression: ")[1].split()[0])
+    assert 1.0 <= nucleotides_per_token <= 10.0
+    units = report.split("learned tokenizations:\n")[1].splitlines()[0].split()
+    assert all(set(unit) <= set("ACGTN") for unit in units)
+    assert "k-mer counts + logistic regression" in report
+
+
+def test_console_script_runs_the_mxdna_demo():
+    import shutil
+
+    script = shutil.which("dnatok", path=str(Path(sys.executable).parent))
+    assert script is not None, "pip install -e . installs the dnatok command"
+    result = subprocess.run([script, "demo", "--help"], capture_output=True, text=True, check=True)
+    assert "MxDNATokenizer" in result.stdout
