@@ -25,7 +25,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))
+# benchmarks/tokenizers.py would shadow the HF `tokenizers` package: take this
+# folder off the import path and reach the helpers through the repository root
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -75,8 +75,9 @@ class MxDNATokenizer(CharTokenizer):
         The pretrained network (eval mode, on ``device``).
     history_ : list of dict
         Pretraining losses per epoch (empty when loaded).
-    units_ : ndarray of str
-        Units seen when tokenizing the fit sequences: the counts output's columns.
+    units_ : ndarray of str or None
+        With ``output="counts"``, the units seen when tokenizing the fit sequences:
+        the counts output's columns (None otherwise, saving an inference pass).
 
     Examples
     --------
@@ -179,8 +180,10 @@ class MxDNATokenizer(CharTokenizer):
             )
         self.model_ = model.to(self.device).eval()
         self.n_sequences_fit_ = len(sequences)
-        units, _ = self._units(tokens)
-        self.units_ = np.unique(np.concatenate([np.asarray(u, dtype=object) for u in units] or [np.array([], dtype=object)])).astype(str)
+        self.units_ = None
+        if self.output == "counts":  # one inference pass over the data, only when needed
+            units = [unit for row in self._units(tokens)[0] for unit in row]
+            self.units_ = np.unique(np.asarray(units, dtype=str))
 
     def _load(self, tokens):
         pretrained = load_pretrained(self.pretrained)
@@ -245,6 +248,7 @@ class MxDNATokenizer(CharTokenizer):
         if self.output != "counts":
             return super().transform(X)
         self._check_ready()
+        self._check_unit_vocabulary()
         units, _ = self._units(self._chars().transform(check_sequences(X)))
         columns = {unit: i + 1 for i, unit in enumerate(self.units_)}  # column 0 is [UNK]
         indices = [columns.get(unit, 0) for row in units for unit in row]
@@ -262,7 +266,15 @@ class MxDNATokenizer(CharTokenizer):
         self._check_ready()
         if self.output != "counts":
             raise AttributeError("get_feature_names_out is available with output='counts' only.")
+        self._check_unit_vocabulary()
         return np.asarray(["[UNK]", *self.units_], dtype=object)
+
+    def _check_unit_vocabulary(self):
+        if self.units_ is None:
+            raise ValueError(
+                "The counts output needs the units seen in fit, which are only collected when "
+                "fitting with output='counts'. Refit with output='counts'."
+            )
 
     # -- what was learned --------------------------------------------------------------
 
