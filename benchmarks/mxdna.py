@@ -130,8 +130,10 @@ def baselines(train_windows, ids, chosen, labels):
     truth = labels.numpy()[rows, cols]
     bases = ids.numpy() - 5
     inside = (cols >= 3) & (cols <= bases.shape[1] - 4)  # two real neighbours each side
+    rows, cols, truth, inside = rows[inside], cols[inside], truth[inside], inside[inside]
     code = (bases[rows, cols - 2] * 64 + bases[rows, cols - 1] * 16 + bases[rows, cols + 1] * 4 + bases[rows, cols + 2])
-    context_prediction = np.where(inside, best_centre[np.clip(code, 0, 255)], most_frequent)
+    context_prediction = best_centre[code]
+    # both baselines on the masked positions with two bases each side (all but ~1%)
     return float((truth == most_frequent).mean()), float((truth == context_prediction).mean())
 
 
