@@ -137,6 +137,13 @@ def baselines(train_windows, ids, chosen, labels):
     return float((truth == most_frequent).mean()), float((truth == context_prediction).mean())
 
 
+def _epochs(history):
+    done = sum(not epoch["stopped_early"] for epoch in history)
+    if history and history[-1]["stopped_early"]:
+        return f"{done} full epoch(s), the budget ran out during epoch {history[-1]['epoch']}"
+    return f"{done} full epoch(s)"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=1200.0, help="seconds of pretraining")
@@ -185,8 +192,8 @@ def main():
         "",
         f"Pretraining: MxDNATokenizer (default size) for {args.budget:.0f} s on {len(train):,} windows of "
         f"256 nt from E. coli, yeast chrI-II and human chr22 (no N), batch 32; "
-        f"{len(tokenizer.history_)} epoch(s) run ({tokenizer.history_[-1]['epoch']} started), "
-        f"final training loss {tokenizer.history_[-1]['loss']:.3f}. Evaluated on {len(held_out):,} held-out windows:",
+        f"{_epochs(tokenizer.history_)}, final training loss {tokenizer.history_[-1]['loss']:.3f}. "
+        f"Evaluated on {len(held_out):,} held-out windows:",
         "",
         "| measure | value |",
         "| --- | ---: |",
