@@ -317,6 +317,10 @@ class MxDNATokenizer(CharTokenizer):
         Returns
         -------
         ax : matplotlib Axes
+
+        Notes
+        -----
+        Needs matplotlib (``pip install dnatok[plot]``).
         """
         import matplotlib.pyplot as plt
 

@@ -51,7 +51,8 @@ def test_statistics_and_the_figure(fitted, tmp_path):
     assert stats["expert_usage"].sum() == pytest.approx(1.0)
     assert stats["n_nucleotides"] == sum(map(len, X))
     assert stats["nucleotides_per_token"] == pytest.approx(stats["n_nucleotides"] / stats["n_units"])
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
+
     matplotlib.use("Agg")
     ax = fitted.plot_unit_lengths(X, bpe=BPETokenizer(vocab_size=40).fit(X))
     ax.figure.savefig(tmp_path / "lengths.png")
