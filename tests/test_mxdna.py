@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline
 
 from dnatok import BPETokenizer, CharTokenizer, MxDNATokenizer
 from dnatok.datasets import make_motif_classification

@@ -1,6 +1,5 @@
 """Multi-head attention with rotary positions and a key padding mask."""
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 

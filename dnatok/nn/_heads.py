@@ -1,6 +1,5 @@
 """Task heads on top of encoder hidden states."""
 
-import torch
 from torch import nn
 
 __all__ = ["pool", "ClassificationHead", "MaskedLMHead"]
