@@ -13,7 +13,7 @@ from ._kmer import KmerTokenizer
 from ._tables import read_sequence_csv
 from .datasets import make_motif_classification
 
-__all__ = ["load_demo_data", "run_demo"]
+__all__ = ["load_demo_data", "run_demo", "split_demo_data"]
 
 _FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".fas"}
 
@@ -65,6 +65,12 @@ def load_demo_data(paths=(), random_state=0):
     return X, np.asarray(y, dtype=object), f"{len(paths)} FASTA files, classes {names} ({len(X)} sequences)"
 
 
+def split_demo_data(paths, test_size, random_state):
+    """The demo data split into stratified train and test parts, and its description."""
+    X, y, description = load_demo_data(paths, random_state)
+    return (*train_test_split(X, y, test_size=test_size, random_state=random_state, stratify=y), description)
+
+
 def run_demo(paths=(), *, k=6, test_size=0.25, random_state=0):
     """Fit a k-mer counts + logistic regression pipeline and describe the result.
 
@@ -72,10 +78,7 @@ def run_demo(paths=(), *, k=6, test_size=0.25, random_state=0):
     -------
     report : str
     """
-    X, y, description = load_demo_data(paths, random_state)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=random_state, stratify=y
-    )
+    X_train, X_test, y_train, y_test, description = split_demo_data(paths, test_size, random_state)
     tokenizer = KmerTokenizer(k=k, output="counts", handle_unknown="unk")
     model = make_pipeline(tokenizer, LogisticRegression(max_iter=2000, C=0.5))
     model.fit(X_train, y_train)

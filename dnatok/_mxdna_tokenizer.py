@@ -159,8 +159,7 @@ class MxDNATokenizer(CharTokenizer):
     # -- fitting ---------------------------------------------------------------------
 
     def _fit(self, sequences):
-        chars = CharTokenizer(max_length=self.max_length, truncation=self.truncation, handle_unknown=self.handle_unknown)
-        tokens = chars.transform(sequences)
+        tokens = self._chars().transform(sequences)
         if self.pretrained is not None:
             model, self.history_ = self._load(tokens), []
         else:

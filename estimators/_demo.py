@@ -3,11 +3,10 @@
 import time
 
 from sklearn.metrics import accuracy_score, matthews_corrcoef
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from dnatok import MxDNATokenizer
-from dnatok._demo import load_demo_data, run_demo as run_kmer_demo
+from dnatok._demo import run_demo as run_kmer_demo, split_demo_data
 
 from ._mxdna import MxDNAClassifier
 
@@ -21,10 +20,7 @@ def run_mxdna_demo(paths=(), *, pretrain_epochs=4, finetune_epochs=6, test_size=
     -------
     report : str
     """
-    X, y, description = load_demo_data(paths, random_state)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=random_state, stratify=y
-    )
+    X_train, X_test, y_train, y_test, description = split_demo_data(paths, test_size, random_state)
     start = time.perf_counter()
     model = make_pipeline(
         MxDNATokenizer(d_model=64, n_heads=4, n_token_layers=2, max_epochs=pretrain_epochs,
