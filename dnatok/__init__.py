@@ -1,7 +1,8 @@
 """dnatok: DNA language-model tokenizers and models as scikit-learn estimators.
 
 Tokenizers (scikit-learn transformers): :class:`KmerTokenizer`,
-:class:`CharTokenizer`, :class:`BPETokenizer`. Sequence I/O: :func:`read_fasta`,
+:class:`CharTokenizer`, :class:`BPETokenizer`, :class:`MxDNATokenizer` (imported on
+first use: it is the only one that needs torch). Sequence I/O: :func:`read_fasta`,
 :func:`write_fasta`, :func:`read_sequence_csv`, :func:`genome_windows`. Datasets:
 :mod:`dnatok.datasets`.
 """
@@ -11,13 +12,26 @@ from ._bpe import BPETokenizer
 from ._char import CharTokenizer
 from ._fasta import read_fasta, write_fasta
 from ._kmer import KmerTokenizer
-from ._mxdna_tokenizer import MxDNATokenizer
 from ._sequences import check_sequences, reverse_complement
 from ._tables import read_sequence_csv
 from ._tokenized import TokenizedSequences
 from ._windows import genome_windows
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # MxDNATokenizer needs torch; k-mer, nucleotide and BPE users never pay its import
+    if name == "MxDNATokenizer":
+        from ._mxdna_tokenizer import MxDNATokenizer
+
+        return MxDNATokenizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "BPETokenizer",
