@@ -13,12 +13,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._char import CharTokenizer
 from ._sequences import check_sequences
-from .nn import MxDNAMaskedLM, PretrainedEncoder, load_pretrained, save_pretrained, seeded, train_masked_lm
+from .nn import MaskedLMNet, MxDNAMaskedLM, PretrainedEncoder, load_pretrained, save_pretrained
 
 __all__ = ["MxDNATokenizer"]
 
@@ -49,6 +48,9 @@ class MxDNATokenizer(CharTokenizer):
     d_model, n_heads, n_nucleotide_layers, n_token_layers, n_experts : int
         Sizes of the network (paper: 512, 16, 4, 16, 10); small CPU defaults
         128, 4, 1, 2, 10.
+    conv_kernel_size : int, default=9
+        Width of the convolution on the nucleotide embeddings (0: none, the paper's
+        architecture). See ``dnatok.nn.ConvolutionStem`` for why it is on.
     max_epochs : int, default=10
         Pretraining passes over the sequences.
     max_time : float or None, default=None
@@ -57,6 +59,13 @@ class MxDNATokenizer(CharTokenizer):
     lr : float, default=1e-3
         Peak learning rate of AdamW (warm-up then cosine decay).
     warmup_fraction : float, default=0.1
+    aux_loss_weight : float, default=0.01
+        Weight of the load-balancing loss.
+    early_stopping : int or None, default=None
+        Patience in epochs on a held-out ``validation_fraction`` of the sequences.
+    validation_fraction : float, default=0.1
+    checkpoint_dir : str, path-like or None, default=None
+        Save the pretraining after every epoch; a later fit resumes from it.
     device : str, default="cpu"
     mixed_precision : bool, default=False
         bf16 autocast.
@@ -66,15 +75,24 @@ class MxDNATokenizer(CharTokenizer):
     pretrained : str, path-like or None, default=None
         A folder written by :meth:`save_pretrained`: ``fit`` loads it instead of
         training.
-    max_length, truncation, add_special_tokens, output, handle_unknown
-        As :class:`CharTokenizer` (lengths in nucleotides).
+    max_length, truncation, output, handle_unknown
+        As :class:`CharTokenizer` (lengths in nucleotides). The network accepts
+        every width this tokenizer produces.
+    add_special_tokens : bool, default=True
+        Must stay True with ``output="ids"``: MxDNA reads ``[CLS] x [SEP]``.
+
+    Pretraining runs through skorch (``dnatok.nn.MaskedLMNet``), the loop every
+    dnatok estimator uses, with its controls: epochs, time budget, checkpoints,
+    early stopping, progress bar, device, bf16 and ``random_state``.
 
     Attributes
     ----------
     model_ : dnatok.nn.MxDNAMaskedLM
         The pretrained network (eval mode, on ``device``).
-    history_ : list of dict
-        Pretraining losses per epoch (empty when loaded).
+    history_ : skorch History
+        Pretraining per epoch: ``train_loss`` (masked-LM + weighted balancing),
+        ``train_aux_loss``, ``valid_loss`` with early stopping, ``dur`` (empty when
+        loaded).
     units_ : ndarray of str or None
         With ``output="counts"``, the units seen when tokenizing the fit sequences:
         the counts output's columns (None otherwise, saving an inference pass).
@@ -98,11 +116,16 @@ class MxDNATokenizer(CharTokenizer):
         "n_nucleotide_layers": [Interval(Integral, 0, None, closed="left")],
         "n_token_layers": [Interval(Integral, 0, None, closed="left")],
         "n_experts": [Interval(Integral, 1, None, closed="left")],
+        "conv_kernel_size": [Interval(Integral, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
+        "aux_loss_weight": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "checkpoint_dir": [str, os.PathLike, None],
         "device": [str],
         "mixed_precision": ["boolean"],
         "verbose": ["verbose"],
@@ -120,11 +143,16 @@ class MxDNATokenizer(CharTokenizer):
         n_nucleotide_layers=1,
         n_token_layers=2,
         n_experts=10,
+        conv_kernel_size=9,
         max_epochs=10,
         max_time=None,
         batch_size=32,
         lr=1e-3,
         warmup_fraction=0.1,
+        aux_loss_weight=0.01,
+        early_stopping=None,
+        validation_fraction=0.1,
+        checkpoint_dir=None,
         device="cpu",
         mixed_precision=False,
         verbose=0,
@@ -145,11 +173,16 @@ class MxDNATokenizer(CharTokenizer):
         self.n_nucleotide_layers = n_nucleotide_layers
         self.n_token_layers = n_token_layers
         self.n_experts = n_experts
+        self.conv_kernel_size = conv_kernel_size
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
         self.lr = lr
         self.warmup_fraction = warmup_fraction
+        self.aux_loss_weight = aux_loss_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
         self.device = device
         self.mixed_precision = mixed_precision
         self.verbose = verbose
@@ -159,30 +192,40 @@ class MxDNATokenizer(CharTokenizer):
     # -- fitting ---------------------------------------------------------------------
 
     def _fit(self, sequences):
+        if not self.add_special_tokens and self.output == "ids":
+            raise ValueError(
+                "MxDNATokenizer(add_special_tokens=False) cannot hand ids to MxDNA: its network "
+                "reads [CLS] x1 .. xL [SEP] (it pools the [CLS] token). Keep "
+                "add_special_tokens=True, or use output='counts'."
+            )
         tokens = self._chars().transform(sequences)
         if self.pretrained is not None:
             model, self.history_ = self._load(tokens), []
         else:
-            seed = None if self.random_state is None else int(check_random_state(self.random_state).randint(2**31 - 1))
-            with seeded(seed, self.device):
-                model = MxDNAMaskedLM(
-                    d_model=self.d_model, n_heads=self.n_heads, n_nucleotide_layers=self.n_nucleotide_layers,
-                    n_token_layers=self.n_token_layers, n_experts=self.n_experts,
-                    max_length=max(1024, tokens["input_ids"].shape[1]),
-                )
-            self.history_ = train_masked_lm(
-                model, tokens["input_ids"], tokens["attention_mask"],
-                special_token_ids=tokens.special_token_ids, mask_token_id=tokens.mask_token_id,
-                vocab_size=tokens.vocab_size, max_epochs=self.max_epochs, max_time=self.max_time,
-                batch_size=self.batch_size, lr=self.lr, warmup_fraction=self.warmup_fraction,
-                device=self.device, mixed_precision=self.mixed_precision, verbose=self.verbose, seed=seed,
-            )
+            net = self._pretraining_net().fit(tokens)
+            model, self.history_ = net.module_, net.history
         self.model_ = model.to(self.device).eval()
         self.n_sequences_fit_ = len(sequences)
         self.units_ = None
         if self.output == "counts":  # one inference pass over the data, only when needed
             units = [unit for row in self._units(tokens)[0] for unit in row]
             self.units_ = np.unique(np.asarray(units, dtype=str))
+
+    def _pretraining_net(self):
+        """The skorch masked-LM net that pretrains this tokenizer's MxDNA network."""
+        return MaskedLMNet(
+            MxDNAMaskedLM,
+            module__d_model=self.d_model, module__n_heads=self.n_heads,
+            module__n_nucleotide_layers=self.n_nucleotide_layers, module__n_token_layers=self.n_token_layers,
+            module__n_experts=self.n_experts, module__conv_kernel_size=self.conv_kernel_size,
+            # every width this tokenizer produces is accepted: the network has no length limit
+            module__max_length=None,
+            max_epochs=self.max_epochs, max_time=self.max_time, batch_size=self.batch_size, lr=self.lr,
+            warmup_fraction=self.warmup_fraction, aux_loss_weight=self.aux_loss_weight,
+            early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
+            checkpoint_dir=self.checkpoint_dir, device=self.device, mixed_precision=self.mixed_precision,
+            verbose=self.verbose, random_state=self.random_state,
+        )
 
     def _load(self, tokens):
         pretrained = load_pretrained(self.pretrained)

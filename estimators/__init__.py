@@ -8,8 +8,9 @@ The estimators size themselves from the tokenizer's output, so the same line wor
 for every tokenization.
 """
 
+from dnatok.nn import TimeBudget, WarmupCosineLR
+
 from ._base import SequenceNet
-from ._callbacks import TimeBudget, WarmupCosineLR
 from ._classifier import SequenceClassifier
 from ._mxdna import MxDNAClassifier, MxDNARegressor
 from ._pretrainer import MaskedLMPretrainer

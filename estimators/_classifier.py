@@ -106,4 +106,5 @@ class SequenceClassifier(ClassifierMixin, SequenceNet):
 
     def predict(self, X):
         """Predicted labels, of the type given to fit."""
+        self.check_is_fitted()
         return self.label_encoder_.inverse_transform(self.predict_proba(X).argmax(axis=1))

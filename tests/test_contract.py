@@ -229,19 +229,23 @@ _TOKENS = KmerTokenizer(k=3)
 XT_FIT = _TOKENS.transform(X_FIT)
 XT_OTHER = _TOKENS.transform(X_OTHER)
 XT_NEW = _TOKENS.transform(X_NEW)
+# MxDNA reads single nucleotides
+_NUCLEOTIDES = CharTokenizer()
+NT = {"fit": _NUCLEOTIDES.transform(X_FIT), "other": _NUCLEOTIDES.transform(X_OTHER), "new": _NUCLEOTIDES.transform(X_NEW)}
+KT = {"fit": XT_FIT, "other": XT_OTHER, "new": XT_NEW}
 Y_FIT = make_motif_classification(60, length=40, random_state=0)[1]
 Y_OTHER = make_motif_classification(30, length=25, random_state=1)[1]
 
-# (factory, targets for X_FIT, targets for X_OTHER, the output to compare)
+# (factory, targets for X_FIT, targets for X_OTHER, the output to compare, the tokens it reads)
 ESTIMATOR_CASES = {
-    "classifier": (lambda: SequenceClassifier(**TINY), Y_FIT, Y_OTHER, "predict_proba"),
-    "regressor": (lambda: SequenceRegressor(**TINY), Y_FIT * 2.5, Y_OTHER * 2.5, "predict"),
-    "pretrainer": (lambda: MaskedLMPretrainer(**TINY), None, None, "transform"),
+    "classifier": (lambda: SequenceClassifier(**TINY), Y_FIT, Y_OTHER, "predict_proba", KT),
+    "regressor": (lambda: SequenceRegressor(**TINY), Y_FIT * 2.5, Y_OTHER * 2.5, "predict", KT),
+    "pretrainer": (lambda: MaskedLMPretrainer(**TINY), None, None, "transform", KT),
     # from scratch on nucleotide ids here; tests/test_mxdna.py covers the hand-off
     "mxdna-classifier": (lambda: MxDNAClassifier(**TINY_MXDNA),
-                         Y_FIT, Y_OTHER, "predict_proba"),
+                         Y_FIT, Y_OTHER, "predict_proba", NT),
     "mxdna-regressor": (lambda: MxDNARegressor(**TINY_MXDNA),
-                        Y_FIT * 2.5, Y_OTHER * 2.5, "predict"),
+                        Y_FIT * 2.5, Y_OTHER * 2.5, "predict", NT),
 }
 
 
@@ -266,58 +270,61 @@ def test_estimator_clone_and_params_round_trip(estimator_case):
 
 
 def test_estimator_bad_parameter_value_is_named(estimator_case):
-    factory, y, _, _ = estimator_case
-    with pytest.raises(ValueError, match=r"^max_epochs must be an int >= 0, got -1\.$"):
-        factory().set_params(max_epochs=-1).fit(XT_FIT, y)
-    with pytest.raises(ValueError, match=r"^early_stopping must be the patience in epochs \(an int >= 1\) or None, got 0\.$"):
-        factory().set_params(early_stopping=0).fit(XT_FIT, y)
+    factory, y, _, _, T = estimator_case
+    name = type(factory()).__name__
+    with pytest.raises(ValueError, match=rf"^The 'max_epochs' parameter of {name} must be an int in the range \[0, inf\)\. Got -1 instead\.$"):
+        factory().set_params(max_epochs=-1).fit(T["fit"], y)
+    with pytest.raises(ValueError, match=rf"^The 'early_stopping' parameter of {name} must be an int in the range \[1, inf\) or None\. Got 0 instead\.$"):
+        factory().set_params(early_stopping=0).fit(T["fit"], y)
+    with pytest.raises(ValueError, match=rf"^The 'weight_decay' parameter of {name} must be a float in the range \[0\.0, inf\)\. Got -0\.1 instead\.$"):
+        factory().set_params(weight_decay=-0.1).fit(T["fit"], y)
 
 
 def test_estimator_fit_returns_self_and_not_fitted_error(estimator_case):
-    factory, y, _, output = estimator_case
+    factory, y, _, output, T = estimator_case
     with pytest.raises(NotFittedError, match=r"instance is not fitted yet\. Call 'fit'"):
-        getattr(factory(), output)(XT_NEW)
+        getattr(factory(), output)(T["new"])
     estimator = factory()
-    assert estimator.fit(XT_FIT, y) is estimator
-    assert estimator.vocab_size_ == XT_FIT.vocab_size and estimator.module_ is not None
+    assert estimator.fit(T["fit"], y) is estimator
+    assert estimator.vocab_size_ == T["fit"].vocab_size and estimator.module_ is not None
 
 
 def test_estimator_refit_equals_fitting_once_and_is_reproducible(estimator_case):
-    factory, y, y_other, output = estimator_case
-    once = getattr(factory().fit(XT_FIT, y), output)(XT_NEW)
-    refitted = getattr(factory().fit(XT_OTHER, y_other).fit(XT_FIT, y), output)(XT_NEW)
+    factory, y, y_other, output, T = estimator_case
+    once = getattr(factory().fit(T["fit"], y), output)(T["new"])
+    refitted = getattr(factory().fit(T["other"], y_other).fit(T["fit"], y), output)(T["new"])
     np.testing.assert_allclose(refitted, once, rtol=1e-5, atol=1e-6)
 
 
 def test_random_state_does_not_touch_the_global_torch_state(estimator_case):
     import torch
 
-    factory, y, _, _ = estimator_case
+    factory, y, _, _, T = estimator_case
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    factory().fit(XT_FIT, y)
+    factory().fit(T["fit"], y)
     assert torch.equal(torch.rand(3), expected)
 
 
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
 def test_estimator_pickle_and_joblib_predict_identically(estimator_case, dump, tmp_path):
-    factory, y, _, output = estimator_case
-    estimator = factory().fit(XT_FIT, y)
+    factory, y, _, output, T = estimator_case
+    estimator = factory().fit(T["fit"], y)
     if dump == "pickle":
         loaded = pickle.loads(pickle.dumps(estimator))
     else:
         joblib.dump(estimator, tmp_path / "model.joblib")
         loaded = joblib.load(tmp_path / "model.joblib")
-    np.testing.assert_array_equal(getattr(loaded, output)(XT_NEW), getattr(estimator, output)(XT_NEW))
+    np.testing.assert_array_equal(getattr(loaded, output)(T["new"]), getattr(estimator, output)(T["new"]))
 
 
 def test_estimator_output_shapes(estimator_case):
-    factory, y, _, output = estimator_case
-    estimator = factory().fit(XT_FIT, y)
-    result = getattr(estimator, output)(XT_NEW)
+    factory, y, _, output, T = estimator_case
+    estimator = factory().fit(T["fit"], y)
+    result = getattr(estimator, output)(T["new"])
     assert result.shape[0] == len(X_NEW)
-    embeddings = estimator.transform(XT_NEW)
+    embeddings = estimator.transform(T["new"])
     assert embeddings.shape == (len(X_NEW), 16) and embeddings.dtype == np.float32
 
 
@@ -327,19 +334,28 @@ def test_estimator_output_shapes(estimator_case):
         (X_FIT, TypeError, r"takes tokenized sequences, the output of a dnatok tokenizer's transform; got list\. "
                            r"Put a tokenizer before it, e\.g\. make_pipeline\(KmerTokenizer\(\), "),
         (KmerTokenizer(k=3, output="counts").transform(X_FIT), TypeError, r"got a sparse matrix \(use the tokenizer's output='ids'\)"),
-        (KmerTokenizer(k=3, max_length=2000).transform(X_FIT), ValueError,
-         r"^The sequences are 2000 tokens long, more than the model accepts \(max_length=1024\)\. Truncate them"),
     ],
 )
 def test_estimator_input_guards(estimator_case, X, error, message):
-    factory, y, _, _ = estimator_case
+    factory, y, _, output, T = estimator_case
     with pytest.raises(error, match=message):
         factory().fit(X, y)
+    fitted = factory().fit(T["fit"], y)
+    with pytest.raises(error, match=message):  # the same message at predict time
+        getattr(fitted, output)(X)
+
+
+@pytest.mark.parametrize("name", ["classifier", "regressor", "pretrainer"])
+def test_transformers_refuse_inputs_wider_than_the_model(name):
+    factory, y, *_ = ESTIMATOR_CASES[name]
+    with pytest.raises(ValueError, match=r"^The sequences are 2000 tokens long, more than the model accepts "
+                                         r"\(max_length=1024\)\. Truncate them"):
+        factory().fit(KmerTokenizer(k=3, max_length=2000).transform(X_FIT), y)
 
 
 def test_estimator_refuses_another_vocabulary_at_predict(estimator_case):
-    factory, y, _, output = estimator_case
-    estimator = factory().fit(XT_FIT, y)
+    factory, y, _, output, T = estimator_case
+    estimator = factory().fit(T["fit"], y)
     with pytest.raises(ValueError, match=r"^X was tokenized with another vocabulary \(KmerTokenizer, fingerprint \w+\) than the one"):
         getattr(estimator, output)(KmerTokenizer(k=4).transform(X_NEW))
 

@@ -155,7 +155,8 @@ def test_masked_lm_loss_falls_on_real_genome_windows(shared_data):
     pretrainer = MaskedLMPretrainer(module__d_model=32, module__n_heads=2, module__n_layers=1, max_epochs=4, lr=3e-3, random_state=0)
     pretrainer.fit(tokens)
     losses = pretrainer.history[:, "train_loss"]
-    assert losses[-1] < losses[0] - 0.1  # from ~ln(69) towards the 3-mer entropy
+    assert losses[-1] < losses[0] - 0.05
+    assert losses[-1] < np.log(64)  # better than guessing among the 64 3-mers
 
 
 def test_pretrainer_embeddings_feed_a_linear_model():
@@ -210,3 +211,51 @@ def test_time_budget_stops_training():
     model.fit(KmerTokenizer(k=3).transform(X), Y)
     assert len(model.history) < 1000
     assert np.isfinite(model.predict_proba(KmerTokenizer(k=3).transform(X[:2]))).all()
+
+
+def test_masked_lm_pretrainer_uses_its_criterion():
+    tokens = KmerTokenizer(k=3).transform(X[:64])
+    calls = []
+
+    class Counting(torch.nn.CrossEntropyLoss):
+        def forward(self, logits, labels):
+            calls.append(logits.shape)
+            return super().forward(logits, labels)
+
+    MaskedLMPretrainer(criterion=Counting, module__d_model=16, module__n_heads=2, max_epochs=1, random_state=0).fit(tokens)
+    assert calls and all(shape[1] == tokens.vocab_size for shape in calls)
+
+
+def test_cls_pooling_needs_a_cls_token():
+    tokens = KmerTokenizer(k=3, add_special_tokens=False).transform(X[:20])
+    with pytest.raises(ValueError, match=r"^module__pooling='cls' reads the \[CLS\] token, but the KmerTokenizer output "
+                                         r"has no \[CLS\] first"):
+        SequenceClassifier(module__pooling="cls", max_epochs=0).fit(tokens, Y[:20])
+
+
+def test_training_data_is_shuffled_every_epoch():
+    tokens = CharTokenizer().transform(X[:64])
+
+    def first_batches(net):
+        dataset = net.get_dataset(tokens, Y[:64])
+        return [next(iter(net.get_iterator(dataset, training=True)))[0]["input_ids"].tolist() for _ in range(2)]
+
+    shuffled = first_batches(SequenceClassifier(batch_size=8))
+    assert shuffled[0] != shuffled[1] and shuffled[0] != tokens["input_ids"][:8].tolist()
+    in_order = first_batches(SequenceClassifier(batch_size=8, iterator_train__shuffle=False))
+    assert in_order == [tokens["input_ids"][:8].tolist()] * 2
+
+
+def test_single_nucleotide_classifier_learns_real_promoters(gue_tata):
+    """The defect behind issue 7: over single nucleotides the classifier learnt nothing.
+
+    A small model on 1,500 real prom_core_tata sequences, scored on 500 others of the
+    training split (the test split is never read here).
+    """
+    from sklearn.metrics import matthews_corrcoef
+
+    X_all, y_all = gue_tata
+    model = make_pipeline(CharTokenizer(), SequenceClassifier(module__d_model=32, module__n_heads=2, max_epochs=4,
+                                                              random_state=0))
+    model.fit(X_all[:1500], y_all[:1500])
+    assert matthews_corrcoef(y_all[1500:2000], model.predict(X_all[1500:2000])) > 0.3

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 
-from dnatok import BPETokenizer, CharTokenizer, MxDNATokenizer
+from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, MxDNATokenizer
 from dnatok.datasets import make_motif_classification
-from estimators import MxDNAClassifier, MxDNARegressor
+from estimators import MaskedLMPretrainer, MxDNAClassifier, MxDNARegressor, SequenceClassifier
 
 SMALL = dict(d_model=16, n_heads=2, n_nucleotide_layers=1, n_token_layers=1, n_experts=4, batch_size=16, random_state=0)
 X, Y = make_motif_classification(96, length=40, random_state=0)
@@ -120,6 +120,91 @@ def test_masked_lm_loss_falls_on_real_genome_windows(shared_data):
     windows = genome_windows(records, length=96, stride=2000, max_n_fraction=0.0, uppercase=True)[:320]
     tokenizer = MxDNATokenizer(max_epochs=6, lr=3e-3, batch_size=32, d_model=32, n_heads=2,
                                n_token_layers=1, n_experts=4, random_state=0).fit(windows)
-    losses = [epoch["mlm_loss"] for epoch in tokenizer.history_]
+    history = tokenizer.history_
+    # the masked-LM part of the loss: the total minus the weighted balancing loss
+    losses = [e["train_loss"] - tokenizer.aux_loss_weight * e["train_aux_loss"] for e in history]
     assert losses[-1] < losses[0] - 0.02  # from ln(9) towards the base entropy (~1.37)
     assert losses[-1] < 1.45
+
+
+# -- the tokenizer-to-model hand-off (issue 7's defects, each failed before) --------------
+
+
+def test_widths_the_tokenizer_produces_are_widths_the_model_accepts():
+    long_X, long_y = make_motif_classification(8, length=1100, random_state=0)
+    model = make_pipeline(MxDNATokenizer(max_epochs=1, **{**SMALL, "batch_size": 4}),
+                          MxDNAClassifier(max_epochs=1, batch_size=4, random_state=0))
+    assert model.fit(long_X, long_y).predict(long_X[:2]).shape == (2,)
+    assert model[-1].module_.encoder.max_length is None  # no limit: rotary positions need no table
+
+
+def test_special_tokens_cannot_be_dropped_for_mxdna():
+    with pytest.raises(ValueError, match=r"^MxDNATokenizer\(add_special_tokens=False\) cannot hand ids to MxDNA: its "
+                                         r"network reads \[CLS\] x1 \.\. xL \[SEP\]"):
+        MxDNATokenizer(add_special_tokens=False, max_epochs=1, **SMALL).fit(X)
+    with pytest.raises(ValueError, match=r"MxDNAClassifier reads \[CLS\] x1 \.\. xL \[SEP\], but the CharTokenizer "
+                                         r"output has no \[CLS\] first; tokenize with add_special_tokens=True\."):
+        MxDNAClassifier(pretrained=None, max_epochs=0).fit(CharTokenizer(add_special_tokens=False).transform(X), Y)
+
+
+def test_special_token_ids_come_from_the_tokenizer_output(fitted):
+    Xt = fitted.transform(X)
+    classifier = MxDNAClassifier(max_epochs=0, random_state=0).fit(Xt, Y)
+    encoder = classifier.module_.encoder
+    assert (encoder.cls_token_id, encoder.sep_token_id) == (Xt.cls_token_id, Xt.sep_token_id)
+    assert encoder.embedding.padding_idx == Xt.pad_token_id
+    with pytest.raises(ValueError, match=r"module__vocab_size come\(s\) from the tokenizer's output"):
+        MxDNAClassifier(pretrained=None, module__vocab_size=12, max_epochs=0).fit(CharTokenizer().transform(X), Y)
+
+
+@pytest.mark.parametrize("tokenizer", [BPETokenizer(vocab_size=40), KmerTokenizer(k=3)], ids=["bpe", "kmer"])
+def test_non_nucleotide_tokens_are_refused_by_mxdna(tokenizer):
+    Xt = tokenizer.fit(X).transform(X)
+    name = type(tokenizer).__name__
+    for pretrained in (None, "tokenizer"):
+        with pytest.raises(ValueError, match=rf"^MxDNAClassifier reads single nucleotides, but got {name} output\. "
+                                             rf"Put an MxDNATokenizer first"):
+            MxDNAClassifier(pretrained=pretrained, max_epochs=0).fit(Xt, Y)
+
+
+@pytest.mark.parametrize("estimator", [SequenceClassifier, MaskedLMPretrainer])
+def test_mxdna_tokens_are_refused_by_other_models(fitted, estimator):
+    with pytest.raises(ValueError, match=rf"^{estimator.__name__} got MxDNATokenizer output, but the learned MxDNA "
+                                         rf"units live in that tokenizer's network"):
+        estimator(max_epochs=0).fit(fitted.transform(X), Y)
+
+
+def test_pretrained_tokenizer_is_only_for_mxdna_estimators():
+    with pytest.raises(ValueError, match=r"^pretrained='tokenizer' starts from an MxDNATokenizer's network and is for "
+                                         r"MxDNAClassifier and MxDNARegressor; SequenceClassifier takes"):
+        SequenceClassifier(pretrained="tokenizer", max_epochs=0).fit(KmerTokenizer(k=3).transform(X), Y)
+
+
+def test_a_fitted_pipeline_pickles_each_weight_once():
+    import pickle
+
+    model = make_pipeline(MxDNATokenizer(max_epochs=1, **SMALL), MxDNAClassifier(max_epochs=1, random_state=0))
+    model.fit(X, Y)
+    size = lambda obj: len(pickle.dumps(obj))  # noqa: E731
+    copy_of_the_encoder = size(model[-1].module_.encoder.state_dict())
+    tokenizer, classifier = model
+    # each part holds its network once (the classifier's optimizer state besides), so
+    # nothing in either comes near a second copy of the encoder
+    assert size(tokenizer) < size(tokenizer.model_) + copy_of_the_encoder / 2
+    assert size(classifier) < size(classifier.module_) + size(classifier.optimizer_.state_dict()) + copy_of_the_encoder / 2
+    assert size(model) < size(tokenizer) + size(classifier) + copy_of_the_encoder / 2
+    assert not any(isinstance(v, MxDNATokenizer) for v in vars(model[-1]).values())
+
+
+def test_tokenizer_pretraining_has_the_training_controls(tmp_path):
+    once = MxDNATokenizer(max_epochs=2, checkpoint_dir=tmp_path / "ckpt", **SMALL).fit(X)
+    assert len(once.history_) == 2 and (tmp_path / "ckpt" / "params.pt").is_file()
+    # a second fit with the same folder resumes: no epoch is left to run
+    resumed = MxDNATokenizer(max_epochs=2, checkpoint_dir=tmp_path / "ckpt", **SMALL).fit(X)
+    assert len(resumed.history_) == 2
+    for name, value in once.model_.state_dict().items():
+        assert torch.equal(resumed.model_.state_dict()[name], value), name
+    stopped = MxDNATokenizer(max_epochs=50, early_stopping=1, **SMALL).fit(X)
+    assert len(stopped.history_) < 50 and "valid_loss" in stopped.history_[-1]
+    again = MxDNATokenizer(max_epochs=1, **SMALL).fit(X)
+    assert again.history_[:, "train_loss"] == MxDNATokenizer(max_epochs=1, **SMALL).fit(X).history_[:, "train_loss"]

@@ -313,7 +313,7 @@ def test_padding_and_batch_composition_do_not_change_outputs(compact):
         batch_logits, _ = mlm(batch, batch > 0)
         torch.testing.assert_close(batch_logits[1, :10], single_logits[0], atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(
-            classifier(batch, batch > 0)[1], classifier(alone, alone > 0)[0], atol=1e-5, rtol=1e-5
+            classifier(batch, batch > 0)[0][1], classifier(alone, alone > 0)[0][0], atol=1e-5, rtol=1e-5
         )
 
 
@@ -356,8 +356,9 @@ def test_classification_poolings_and_aux_loss():
     _, batch = make_batch()
     for pooling in ("decoder", "cls_direct"):
         model = MxDNAClassificationModel(n_classes=2, pooling=pooling, **SMALL)
-        logits = model(batch, batch > 0)
-        assert logits.shape == (3, 2) and model.aux_loss.requires_grad
+        logits, aux_loss = model(batch, batch > 0)  # the balancing loss comes with the output
+        assert logits.shape == (3, 2) and aux_loss.shape == () and aux_loss.requires_grad
+        assert not hasattr(model, "aux_loss")  # no module state for it
         assert hasattr(model, "decoder") == (pooling == "decoder")
     with pytest.raises(ValueError, match="pooling must be 'decoder' or 'cls_direct'"):
         MxDNAClassificationModel(pooling="mean")
@@ -404,13 +405,14 @@ def test_paper_configuration_parameter_count():
     registers a d-sized ``motif_masked_token_embedding`` that only a motif-masking
     branch reads, a branch the released code cannot run (its pooling modules are
     commented out), so that vector never takes part in the computation. Everything
-    else matches module by module.
+    else matches module by module. ``conv_kernel_size=0`` is the paper's architecture
+    (dnatok's default adds a convolution stem, counted at the end).
     """
+    paper = dict(d_model=512, n_heads=16, d_ff=2048, n_nucleotide_layers=4, n_token_layers=16,
+                 n_experts=10, deformable_kernel_size=3)
     with torch.device("meta"):
-        model = MxDNAMaskedLM(
-            d_model=512, n_heads=16, d_ff=2048, n_nucleotide_layers=4, n_token_layers=16,
-            n_experts=10, deformable_kernel_size=3,
-        )
+        model = MxDNAMaskedLM(conv_kernel_size=0, **paper)
+        with_stem = MxDNAMaskedLM(conv_kernel_size=9, **paper)
 
     def count(module):
         return sum(p.numel() for p in module.parameters())
@@ -422,3 +424,5 @@ def test_paper_configuration_parameter_count():
     assert count(model.head) == 268_297
     assert count(model) == 100_090_895 - unused_authors_vector
     assert count(model.encoder.tokenization) == 11_692_038
+    stem = 512 * 512 * 9 + 512 + 2 * 512  # conv kernel, conv bias, LayerNorm
+    assert count(with_stem) == count(model) + stem

@@ -1,6 +1,7 @@
 """The PyTorch backbone: shapes, rotary positions, masking, sizes."""
 
 import pytest
+import numpy as np
 import torch
 
 from dnatok.nn import (
@@ -85,36 +86,59 @@ def test_masked_lm_output_shape():
     assert model(ids, ids != 0).shape == (2, 4, 11)
 
 
-def test_train_masked_lm_learns_is_reproducible_and_keeps_the_callers_rng():
-    from dnatok.nn import train_masked_lm
+def _one_base_sequences(n=64):
+    """A learnable language: every sequence repeats one base."""
+    from dnatok import CharTokenizer
 
-    # a learnable language: every sequence repeats one base
-    ids = torch.full((64, 18), 0, dtype=torch.long)
-    ids[:, 0], ids[:, 17] = 2, 3
-    ids[:, 1:17] = torch.randint(5, 9, (64, 1))
-    mask = ids != 0
+    bases = np.array(list("ACGT"))[np.random.default_rng(0).integers(0, 4, n)]
+    return CharTokenizer().transform([base * 16 for base in bases])
+
+
+def test_masked_lm_net_learns_is_reproducible_and_keeps_the_callers_rng():
+    from dnatok.nn import MaskedLMNet
+
+    tokens = _one_base_sequences()
 
     def run():
-        torch.manual_seed(0)
-        model = MaskedLMModel(vocab_size=9, d_model=16, n_heads=2, n_layers=1, dropout=0.0)
         torch.manual_seed(99)
-        history = train_masked_lm(model, ids, mask, special_token_ids=[0, 1, 2, 3, 4], mask_token_id=4,
-                                  vocab_size=9, max_epochs=8, batch_size=16, lr=3e-3, seed=0)
-        return model, history, torch.rand(1)
+        net = MaskedLMNet(MaskedLMModel, module__d_model=16, module__n_heads=2, module__n_layers=1,
+                          module__dropout=0.0, max_epochs=8, batch_size=16, lr=3e-3, random_state=0)
+        return net.fit(tokens), torch.rand(1)
 
-    model, history, after = run()
+    net, after = run()
     torch.manual_seed(99)
     assert torch.equal(after, torch.rand(1))  # the caller's RNG continues as if untouched
-    assert history[-1]["mlm_loss"] < history[0]["mlm_loss"] - 0.3
-    assert [h["loss"] for h in run()[1]] == [h["loss"] for h in history]
-    assert not model.training
+    losses = net.history[:, "train_loss"]
+    assert losses[-1] < losses[0] - 0.3
+    assert run()[0].history[:, "train_loss"] == losses
 
 
-def test_train_masked_lm_time_budget():
-    from dnatok.nn import train_masked_lm
+def test_masked_lm_net_time_budget_and_aux_loss_of_mxdna():
+    from dnatok.nn import MaskedLMNet, MxDNAMaskedLM
 
-    ids = torch.randint(5, 9, (256, 20))
-    model = MaskedLMModel(vocab_size=9, d_model=16, n_heads=2, n_layers=1)
-    history = train_masked_lm(model, ids, ids > 0, special_token_ids=[0, 1, 2, 3, 4], mask_token_id=4,
-                              vocab_size=9, max_epochs=10_000, max_time=0.3, batch_size=8)
-    assert len(history) < 10_000 and history[-1]["stopped_early"]
+    net = MaskedLMNet(MxDNAMaskedLM, module__d_model=16, module__n_heads=2, module__n_token_layers=1,
+                      module__n_experts=3, max_epochs=10_000, max_time=0.5, batch_size=8, random_state=0)
+    net.fit(_one_base_sequences(256))
+    assert len(net.history) < 10_000
+    # the balancing loss came back with the output, was recorded and added to the loss
+    aux = net.history[:, "train_aux_loss"]
+    assert all(0.5 < value < 3 for value in aux)
+    assert net.module_.encoder.tokenization.router.weight.grad is not None
+
+
+def test_weight_decay_only_on_matrices():
+    from dnatok.nn import MxDNAMaskedLM, parameter_groups
+
+    model = MxDNAMaskedLM(d_model=16, n_heads=2, n_token_layers=1, n_experts=3)
+    decayed, kept = parameter_groups(model, 0.01)
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed_names = {names[id(p)] for p in decayed["params"]}
+    kept_names = {names[id(p)] for p in kept["params"]}
+    assert decayed["weight_decay"] == 0.01 and kept["weight_decay"] == 0.0
+    assert len(decayed_names) + len(kept_names) == len(names)
+    assert "encoder.embedding.weight" in kept_names
+    norms = {f"{m}.{p}" for m, module in model.named_modules() if isinstance(module, torch.nn.LayerNorm)
+             for p, _ in module.named_parameters()}
+    assert kept_names == norms | {n for n in names.values() if n.endswith(".bias")} | {"encoder.embedding.weight"}
+    assert {"encoder.tokenization.router.weight", "encoder.tokenization.assembly.weight",
+            "encoder.stem.conv.weight", "head.net.0.weight"} <= decayed_names

@@ -1,6 +1,7 @@
-"""PyTorch building blocks: the transformer backbone shared by every dnatok model.
+"""PyTorch building blocks: the transformer backbone shared by every dnatok model,
+MxDNA, and the one skorch training loop (:class:`TrainingNet`) they are trained with.
 
-Pure torch; the skorch estimators in the ``estimators`` package wrap these.
+The public estimators in the ``estimators`` package build on these.
 """
 
 from ._attention import MultiHeadAttention
@@ -9,7 +10,9 @@ from ._encoder import TransformerEncoder, init_weights
 from ._heads import ClassificationHead, MaskedLMHead, pool
 from ._masking import IGNORE_INDEX, mask_tokens, warmup_cosine
 from ._pretrained import PretrainedEncoder, load_pretrained, save_pretrained
-from ._pretraining import masked_lm_loss, seeded, train_masked_lm
+from ._callbacks import TimeBudget, WarmupCosineLR
+from ._net import MaskedLMNet, MaskedLMTraining, TrainingNet, masked_lm_loss, parameter_groups, seeded
+from ._stem import ConvolutionStem
 from ._mxdna import (
     ConvolutionExpert,
     DeformableAssembly,
@@ -34,11 +37,14 @@ __all__ = [
     "BasicUnits",
     "ClassificationHead",
     "ConvolutionExpert",
+    "ConvolutionStem",
     "DeformableAssembly",
     "IGNORE_INDEX",
     "LearntTokenization",
     "MaskedLMHead",
     "MaskedLMModel",
+    "MaskedLMNet",
+    "MaskedLMTraining",
     "MultiHeadAttention",
     "MxDNAClassificationModel",
     "MxDNAEncoder",
@@ -48,9 +54,12 @@ __all__ = [
     "SequenceClassificationModel",
     "SequenceRegressionModel",
     "SwiGLU",
+    "TimeBudget",
     "TokenizationOutput",
+    "TrainingNet",
     "TransformerBlock",
     "TransformerEncoder",
+    "WarmupCosineLR",
     "apply_rotary",
     "closest_divisor",
     "compact_tokens",
@@ -61,6 +70,7 @@ __all__ = [
     "mask_tokens",
     "masked_lm_loss",
     "modulated_deformable_conv1d",
+    "parameter_groups",
     "mxdna_loss",
     "pool",
     "rotary_cos_sin",
@@ -68,7 +78,6 @@ __all__ = [
     "seeded",
     "select_basic_units",
     "tie_break_key",
-    "train_masked_lm",
     "unit_extent",
     "warmup_cosine",
 ]

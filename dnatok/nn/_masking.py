@@ -1,7 +1,8 @@
 """Masked language modelling: choosing and corrupting tokens, and the LR schedule.
 
-Shared by the skorch ``MaskedLMPretrainer`` (in ``estimators``) and the plain
-training loop of :func:`train_masked_lm`, so both mask and schedule alike.
+Used by the one masked-LM training loop (:class:`dnatok.nn.MaskedLMTraining`,
+behind ``estimators.MaskedLMPretrainer`` and ``MxDNATokenizer.fit``) and by the
+learning-rate callback.
 """
 
 import math

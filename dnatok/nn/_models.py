@@ -14,6 +14,9 @@ __all__ = ["MaskedLMModel", "SequenceClassificationModel", "SequenceRegressionMo
 
 
 class _EncoderModel(nn.Module):
+    #: constructor arguments that come from the tokenizer's output
+    data_parameters = ("vocab_size", "pad_token_id")
+
     def __init__(
         self,
         vocab_size,
@@ -25,6 +28,7 @@ class _EncoderModel(nn.Module):
         max_length=1024,
         pad_token_id=0,
         pooling="mean",
+        conv_kernel_size=9,
     ):
         super().__init__()
         if pooling not in ("mean", "cls"):
@@ -33,6 +37,7 @@ class _EncoderModel(nn.Module):
         self.encoder_config = dict(
             vocab_size=vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
             d_ff=d_ff, dropout=dropout, max_length=max_length, pad_token_id=pad_token_id,
+            conv_kernel_size=conv_kernel_size,
         )
         self.encoder = TransformerEncoder(**self.encoder_config)
         self.pooling = pooling

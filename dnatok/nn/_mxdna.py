@@ -26,6 +26,7 @@ from ._block import TransformerBlock
 from ._encoder import init_weights
 from ._heads import ClassificationHead, MaskedLMHead
 from ._mxdna_selection import select_basic_units
+from ._stem import ConvolutionStem
 
 __all__ = [
     "ConvolutionExpert",
@@ -524,12 +525,18 @@ class MxDNAEncoder(nn.Module):
         Router input noise in training.
     dropout : float, default=0.0
         Dropout on the embeddings and on every residual branch (MxDNA uses none).
-    max_length : int, default=1024
-        Longest input, in nucleotides with [CLS] and [SEP], that the model accepts.
+    max_length : int or None, default=None
+        Longest input, in nucleotides with [CLS] and [SEP], that the model accepts;
+        None accepts any (rotary positions need no table).
     pad_token_id, cls_token_id, sep_token_id : int, default=0, 2, 3
         Special ids; [CLS] and [SEP] make the special-tokens mask when none is given.
     rotary_theta : float, default=10000.0
         Base of the rotary frequencies.
+    conv_kernel_size : int, default=9
+        Width of a :class:`ConvolutionStem` on the embeddings, before the nucleotide
+        layers (odd); 0 for none, the paper's architecture. dnatok's default keeps
+        it: without it the small CPU-sized model did not learn motifs (see
+        benchmarks/RESULTS.md).
     compact : bool, default=True
         Run the token layers on the gathered tokens only, (B, T) with ``T`` about
         ``l / 2.5``, instead of on the whole grid with non-tokens masked out as
@@ -558,11 +565,12 @@ class MxDNAEncoder(nn.Module):
         deformable_kernel_size=3,
         jitter=0.01,
         dropout=0.0,
-        max_length=1024,
+        max_length=None,
         pad_token_id=0,
         cls_token_id=2,
         sep_token_id=3,
         rotary_theta=10000.0,
+        conv_kernel_size=9,
         compact=True,
     ):
         super().__init__()
@@ -573,7 +581,7 @@ class MxDNAEncoder(nn.Module):
             n_nucleotide_layers=n_nucleotide_layers, n_token_layers=n_token_layers, n_experts=n_experts,
             deformable_kernel_size=deformable_kernel_size, jitter=jitter, dropout=dropout,
             max_length=max_length, pad_token_id=pad_token_id, cls_token_id=cls_token_id,
-            sep_token_id=sep_token_id, rotary_theta=rotary_theta,
+            sep_token_id=sep_token_id, rotary_theta=rotary_theta, conv_kernel_size=conv_kernel_size,
         )
         self.max_length = max_length
         self.cls_token_id = cls_token_id
@@ -589,6 +597,7 @@ class MxDNAEncoder(nn.Module):
 
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_token_id)
         self.dropout = nn.Dropout(dropout)
+        self.stem = ConvolutionStem(d_model, conv_kernel_size) if conv_kernel_size else None
         self.nucleotide_layers = blocks(n_nucleotide_layers)
         self.tokenization = LearntTokenization(d_model, n_experts, deformable_kernel_size, jitter)
         self.token_layers = blocks(n_token_layers)
@@ -602,7 +611,7 @@ class MxDNAEncoder(nn.Module):
     def _nucleotide_states(self, input_ids, attention_mask, special_tokens_mask):
         """Embedding and nucleotide layers: (states (B, l, d), mask, special mask, positions)."""
         B, length = input_ids.shape
-        if length > self.max_length:
+        if self.max_length is not None and length > self.max_length:
             raise ValueError(
                 f"Got inputs of {length} tokens, more than the model's max_length={self.max_length}."
             )
@@ -611,6 +620,8 @@ class MxDNAEncoder(nn.Module):
             special_tokens_mask = self.special_tokens_mask(input_ids)
         grid_positions = torch.arange(length, device=input_ids.device).expand(B, length)  # (B, l)
         x = self.dropout(self.embedding(input_ids.long()))  # (B, l, d)
+        if self.stem is not None:
+            x = self.stem(x, attention_mask)  # (B, l, d)
         for block in self.nucleotide_layers:
             x = block(x, grid_positions, attention_mask)
         return x, attention_mask, special_tokens_mask, grid_positions
@@ -669,11 +680,6 @@ class MxDNAMaskedLM(nn.Module):
     **encoder_kwargs
         Parameters of :class:`MxDNAEncoder` (``d_model``, ``n_token_layers``, ...).
 
-    Attributes
-    ----------
-    aux_loss : Tensor or None
-        Load-balancing loss of the last forward pass (also returned).
-
     Examples
     --------
     >>> model = MxDNAMaskedLM(d_model=16, n_heads=2, n_token_layers=1, n_experts=4)
@@ -682,6 +688,9 @@ class MxDNAMaskedLM(nn.Module):
     >>> logits.shape, aux_loss.shape
     (torch.Size([1, 7, 9]), torch.Size([]))
     """
+
+    #: constructor arguments that come from the tokenizer's output
+    data_parameters = ("vocab_size", "pad_token_id", "cls_token_id", "sep_token_id")
 
     def __init__(self, **encoder_kwargs):
         super().__init__()
@@ -692,7 +701,6 @@ class MxDNAMaskedLM(nn.Module):
         self.decoder = TransformerBlock(**self.encoder.block_config)
         self.norm = nn.LayerNorm(d_model)
         self.head = MaskedLMHead(d_model, self.encoder.embedding.num_embeddings)
-        self.aux_loss = None
         self.apply(init_mxdna_weights)
 
     def forward(self, input_ids, attention_mask, special_tokens_mask=None):
@@ -703,7 +711,6 @@ class MxDNAMaskedLM(nn.Module):
         decoded = self.decoder(
             out.nucleotide_states, positions, out.token_mask, out.token_states, out.token_positions
         )  # (B, l, d)
-        self.aux_loss = out.aux_loss
         return self.head(self.norm(decoded)), out.aux_loss
 
 
@@ -715,9 +722,8 @@ class MxDNAClassificationModel(nn.Module):
     states together; then a LayerNorm and a :class:`ClassificationHead`.
     ``pooling="cls_direct"``: the head reads ``LN(token states)[CLS]``.
 
-    The load-balancing loss of the last forward pass is kept in ``self.aux_loss``
-    (with its graph), so a training loop can add ``0.01 * model.aux_loss``; the
-    forward pass itself returns only the logits, as scikit-learn wrappers expect.
+    ``forward`` returns ``(logits, aux_loss)``, the load-balancing loss beside the
+    output (skorch's idiom for extra losses: the estimator's ``get_loss`` adds it).
 
     Parameters
     ----------
@@ -734,9 +740,13 @@ class MxDNAClassificationModel(nn.Module):
     --------
     >>> model = MxDNAClassificationModel(n_classes=3, d_model=16, n_heads=2, n_token_layers=1, n_experts=4)
     >>> ids = torch.tensor([[2, 5, 6, 7, 8, 3, 0]])
-    >>> model(ids, ids > 0).shape, model.aux_loss.shape
+    >>> logits, aux_loss = model(ids, ids > 0)
+    >>> logits.shape, aux_loss.shape
     (torch.Size([1, 3]), torch.Size([]))
     """
+
+    #: constructor arguments that come from the tokenizer's output
+    data_parameters = ("vocab_size", "pad_token_id", "cls_token_id", "sep_token_id")
 
     def __init__(self, n_classes=2, pooling="decoder", classifier_dropout=0.1, **encoder_kwargs):
         super().__init__()
@@ -751,27 +761,31 @@ class MxDNAClassificationModel(nn.Module):
             self.decoder = TransformerBlock(**self.encoder.block_config)
         self.norm = nn.LayerNorm(d_model)
         self.head = ClassificationHead(d_model, n_classes, classifier_dropout)
-        self.aux_loss = None
         self.apply(init_mxdna_weights)
 
     def embed(self, input_ids, attention_mask, special_tokens_mask=None):
         """One vector per sequence, (B, d), before the head's LayerNorm."""
+        return self._pool(input_ids, attention_mask, special_tokens_mask)[0]
+
+    def _pool(self, input_ids, attention_mask, special_tokens_mask):
+        """(pooled (B, d), aux_loss)."""
         out = self.encoder(input_ids, attention_mask, special_tokens_mask)
-        self.aux_loss = out.aux_loss
         cls_state = out.token_states[:, :1]  # (B, 1, d): [CLS] is always the first token
         if self.pooling == "cls_direct":
-            return cls_state[:, 0]
+            return cls_state[:, 0], out.aux_loss
         B, length = input_ids.shape
         grid_positions = torch.arange(length, device=input_ids.device).expand(B, length)  # (B, l)
         memory = torch.cat((out.token_states, out.nucleotide_states), 1)  # (B, T + l, d)
         memory_positions = torch.cat((out.token_positions, grid_positions), 1)  # (B, T + l)
         memory_mask = torch.cat((out.token_mask, attention_mask.bool()), 1)  # (B, T + l)
         query_position = torch.zeros(B, 1, dtype=torch.long, device=input_ids.device)  # [CLS] sits at 0
-        return self.decoder(cls_state, query_position, memory_mask, memory, memory_positions)[:, 0]
+        pooled = self.decoder(cls_state, query_position, memory_mask, memory, memory_positions)[:, 0]
+        return pooled, out.aux_loss
 
     def forward(self, input_ids, attention_mask, special_tokens_mask=None):
-        """(B, l) ids -> (B, n_classes) logits; ``self.aux_loss`` gets the balancing loss."""
-        return self.head(self.norm(self.embed(input_ids, attention_mask, special_tokens_mask)))
+        """(B, l) ids -> ``(logits (B, n_classes), aux_loss scalar)``."""
+        pooled, aux_loss = self._pool(input_ids, attention_mask, special_tokens_mask)
+        return self.head(self.norm(pooled)), aux_loss
 
 
 def mxdna_loss(logits, labels, aux_loss, aux_weight=0.01, ignore_index=-100):
