@@ -13,10 +13,14 @@ __all__ = ["TimeBudget", "WarmupCosineLR"]
 class WarmupCosineLR(Callback):
     """Linear warm-up, then cosine decay to zero, stepped every training batch.
 
-    The schedule spans ``net.max_epochs`` epochs of the training split. The step
-    count is recovered from the history when training starts, so a fit resumed
-    from a checkpoint continues the schedule where it stopped. The learning rate
-    of every batch is recorded in the history as ``lr``.
+    The schedule spans ``net.max_epochs`` epochs of the training split, or, when
+    ``net.max_time`` is set and runs out first, that many seconds: the schedule's
+    progress is the larger of the share of steps done and the share of the time
+    budget spent, so a fit cut short by its budget still warms up and decays
+    instead of stopping at the peak learning rate. The step count is recovered
+    from the history when training starts, so a fit resumed from a checkpoint
+    continues the schedule where it stopped. The learning rate of every batch is
+    recorded in the history as ``lr``.
 
     Parameters
     ----------
@@ -32,6 +36,7 @@ class WarmupCosineLR(Callback):
             1 for epoch in net.history for batch in epoch["batches"] if "train_loss" in batch
         )
         self.total_steps_ = None
+        self.start_ = time.monotonic()
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.total_steps_ is None:
@@ -41,7 +46,12 @@ class WarmupCosineLR(Callback):
     def on_batch_begin(self, net, training=False, **kwargs):
         if not training:
             return
-        lr = net.lr * self.factor(self.step_, self.total_steps_)
+        step = self.step_
+        max_time = getattr(net, "max_time", None)
+        if max_time:  # the time budget may end training before the last step
+            spent = (time.monotonic() - self.start_) / max_time
+            step = max(step, min(spent, 1.0) * self.total_steps_)
+        lr = net.lr * self.factor(step, self.total_steps_)
         for group in net.optimizer_.param_groups:
             group["lr"] = lr
         net.history.record_batch("lr", lr)
