@@ -160,8 +160,10 @@ class SequenceNet(TransformerMixin, TrainingNet):
         """The fitted encoder as a :class:`PretrainedEncoder` (weights on the CPU)."""
         self.check_is_fitted()
         state = {k: v.detach().cpu().clone() for k, v in self.module_.encoder.state_dict().items()}
+        # the module's own family: MaskedLMPretrainer(module=MxDNAMaskedLM) pretrains MxDNA
+        architecture = getattr(type(self.module_), "architecture", self._architecture)
         return PretrainedEncoder(
-            self._architecture, dict(self.module_.encoder_config), state,
+            architecture, dict(self.module_.encoder_config), state,
             self.tokenizer_name_, self.vocab_fingerprint_,
         )
 

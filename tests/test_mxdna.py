@@ -88,7 +88,12 @@ def test_pipeline_fine_tunes_a_copy_of_the_tokenizer_network(fitted):
         assert torch.equal(value, before[name]), name
 
 
-def test_unfitted_tokenizer_in_a_pipeline_and_grid_search(tmp_path):
+def test_unfitted_tokenizer_in_a_pipeline_and_grid_search(tmp_path, monkeypatch):
+    import dnatok._mxdna_tokenizer as module
+
+    pretraining_runs = []
+    original_fit = module.MaskedLMNet.fit
+    monkeypatch.setattr(module.MaskedLMNet, "fit", lambda net, *a, **k: pretraining_runs.append(1) or original_fit(net, *a, **k))
     pipeline = Pipeline(
         [("mxdnatokenizer", MxDNATokenizer(max_epochs=1, **SMALL)), ("mxdnaclassifier", MxDNAClassifier(max_epochs=1, batch_size=16, random_state=0))],
         memory=str(tmp_path),
@@ -98,6 +103,8 @@ def test_unfitted_tokenizer_in_a_pipeline_and_grid_search(tmp_path):
     )
     search.fit(X, Y)
     assert len(search.cv_results_["params"]) == 4
+    # Pipeline(memory=...): 2 tokenizer settings x 2 folds + the refit, not one per classifier lr
+    assert len(pretraining_runs) == 5
     assert search.predict(X[:3]).shape == (3,)
     best = search.best_estimator_
     assert best[-1].module_.encoder.tokenization.n_experts == search.best_params_["mxdnatokenizer__n_experts"]
@@ -208,3 +215,15 @@ def test_tokenizer_pretraining_has_the_training_controls(tmp_path):
     assert len(stopped.history_) < 50 and "valid_loss" in stopped.history_[-1]
     again = MxDNATokenizer(max_epochs=1, **SMALL).fit(X)
     assert again.history_[:, "train_loss"] == MxDNATokenizer(max_epochs=1, **SMALL).fit(X).history_[:, "train_loss"]
+
+
+def test_masked_lm_pretrainer_with_the_mxdna_module_starts_a_classifier():
+    from dnatok.nn import MxDNAMaskedLM
+
+    tokens = CharTokenizer().transform(X)
+    pretrainer = MaskedLMPretrainer(MxDNAMaskedLM, module__d_model=16, module__n_heads=2, module__n_token_layers=1,
+                                    module__n_experts=3, max_epochs=1, random_state=0).fit(tokens)
+    assert pretrainer.get_pretrained().architecture == "mxdna"
+    classifier = MxDNAClassifier(pretrained=pretrainer, max_epochs=0, random_state=0).fit(tokens, Y)
+    for name, value in classifier.module_.encoder.state_dict().items():
+        assert torch.equal(value, pretrainer.module_.encoder.state_dict()[name]), name

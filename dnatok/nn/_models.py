@@ -16,6 +16,8 @@ __all__ = ["MaskedLMModel", "SequenceClassificationModel", "SequenceRegressionMo
 class _EncoderModel(nn.Module):
     #: constructor arguments that come from the tokenizer's output
     data_parameters = ("vocab_size", "pad_token_id")
+    #: the encoder family, saved with pretrained weights
+    architecture = "transformer"
 
     def __init__(
         self,

@@ -691,6 +691,8 @@ class MxDNAMaskedLM(nn.Module):
 
     #: constructor arguments that come from the tokenizer's output
     data_parameters = ("vocab_size", "pad_token_id", "cls_token_id", "sep_token_id")
+    #: the encoder family, saved with pretrained weights
+    architecture = "mxdna"
 
     def __init__(self, **encoder_kwargs):
         super().__init__()
@@ -747,6 +749,8 @@ class MxDNAClassificationModel(nn.Module):
 
     #: constructor arguments that come from the tokenizer's output
     data_parameters = ("vocab_size", "pad_token_id", "cls_token_id", "sep_token_id")
+    #: the encoder family, saved with pretrained weights
+    architecture = "mxdna"
 
     def __init__(self, n_classes=2, pooling="decoder", classifier_dropout=0.1, **encoder_kwargs):
         super().__init__()
