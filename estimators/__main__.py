@@ -15,8 +15,8 @@ def main(argv=None):
         "sequence,label columns, or one FASTA file per class), and print accuracy, compression "
         "and learned tokenizations."
     )
-    demo.add_argument("--pretrain-epochs", type=int, default=4)
-    demo.add_argument("--finetune-epochs", type=int, default=6)
+    demo.add_argument("--pretrain-epochs", type=int, default=2)
+    demo.add_argument("--finetune-epochs", type=int, default=20)
     demo.add_argument("--device", default="cpu", help="cpu, cuda, ...")
 
     def run(args):

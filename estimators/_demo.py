@@ -13,7 +13,7 @@ from ._mxdna import MxDNAClassifier
 __all__ = ["run_mxdna_demo"]
 
 
-def run_mxdna_demo(paths=(), *, pretrain_epochs=4, finetune_epochs=6, test_size=0.25, random_state=0, device="cpu"):
+def run_mxdna_demo(paths=(), *, pretrain_epochs=2, finetune_epochs=20, test_size=0.25, random_state=0, device="cpu"):
     """Pretrain MxDNATokenizer, fine-tune MxDNAClassifier, describe both.
 
     Returns
