@@ -1,0 +1,206 @@
+"""Every pipeline of dnatok on the same GUE tasks, with the same wall-time budget.
+
+Run from the repository root, one task at a time, with nothing else busy on the
+machine (two torch jobs on 2 cores slow each other many-fold):
+
+    python benchmarks/compare.py --task tf/0
+    python benchmarks/compare.py --task prom/prom_core_all
+    python benchmarks/compare.py --task prom/prom_core_tata
+    python benchmarks/compare.py --task demo
+
+Pipelines (the same seed and training sequences for all):
+
+- ``kmer-logreg``: KmerTokenizer(k=6, output="counts") + LogisticRegression;
+- ``kmer``: KmerTokenizer(k=6) + SequenceClassifier;
+- ``bpe``: BPETokenizer() (4,096 tokens, learnt on the training sequences) +
+  SequenceClassifier;
+- ``char``: CharTokenizer() + SequenceClassifier;
+- ``mxdna``: MxDNATokenizer() + MxDNAClassifier; the tokenizer's masked-LM
+  pretraining on the training sequences takes ``--mxdna-pretrain-fraction`` of
+  the budget, fine-tuning the rest.
+
+Every neural pipeline trains for at most ``--budget`` seconds (``max_time``; the
+learning-rate schedule spans the budget), default model sizes, early stopping
+with patience 3 on a stratified 10% of the training sequences (best weights
+restored). The test split is read only to score. Training sets larger than
+``--max-train`` are subsampled (seeded). ``demo`` is the embedded synthetic task of
+``dnatok demo`` with its train/test split.
+
+Each run stores its task's scores in ``compare_results.json`` beside this file and
+rewrites the "compare" section of RESULTS.md from all stored tasks, with the mean
+test MCC per pipeline.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import accuracy_score, matthews_corrcoef  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+from benchmarks._report import SHARED_DATA, write_section  # noqa: E402
+from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, MxDNATokenizer, read_sequence_csv  # noqa: E402
+from estimators import MxDNAClassifier, SequenceClassifier  # noqa: E402
+
+STORE = HERE / "compare_results.json"
+PIPELINES = ("kmer-logreg", "kmer", "bpe", "char", "mxdna")
+LABELS = {
+    "kmer-logreg": "6-mer counts + LogisticRegression",
+    "kmer": "KmerTokenizer(k=6) + SequenceClassifier",
+    "bpe": "BPETokenizer + SequenceClassifier",
+    "char": "CharTokenizer + SequenceClassifier",
+    "mxdna": "MxDNATokenizer + MxDNAClassifier",
+}
+MAX_EPOCHS = 100  # never reached: the time budget ends training
+
+
+def load_task(task, max_train, seed, split="test"):
+    if task == "demo":
+        from dnatok._demo import split_demo_data
+
+        X_train, X_test, y_train, y_test, _ = split_demo_data((), 0.25, 0)
+        return list(X_train), np.asarray(y_train), list(X_test), np.asarray(y_test)
+    folder = SHARED_DATA / "gue" / task
+    X_train, y_train = read_sequence_csv(folder / "train.csv")
+    X_test, y_test = read_sequence_csv(folder / f"{split}.csv")
+    if len(X_train) > max_train:
+        keep = np.sort(np.random.default_rng(seed).choice(len(X_train), max_train, replace=False))
+        X_train, y_train = [X_train[i] for i in keep], np.asarray(y_train)[keep]
+    return list(X_train), np.asarray(y_train), list(X_test), np.asarray(y_test)
+
+
+def build(name, budget, seed, pretrain_fraction):
+    neural = dict(max_epochs=MAX_EPOCHS, early_stopping=3, random_state=seed)
+    if name == "kmer-logreg":
+        return make_pipeline(KmerTokenizer(k=6, output="counts"), LogisticRegression(max_iter=2000, C=0.5))
+    if name == "kmer":
+        return make_pipeline(KmerTokenizer(k=6), SequenceClassifier(max_time=budget, **neural))
+    if name == "bpe":
+        return make_pipeline(BPETokenizer(), SequenceClassifier(max_time=budget, **neural))
+    if name == "char":
+        return make_pipeline(CharTokenizer(), SequenceClassifier(max_time=budget, **neural))
+    if name == "mxdna":
+        pretrain = budget * pretrain_fraction
+        return make_pipeline(  # a fraction of 0: no pretraining, fine-tune from the initialisation
+            MxDNATokenizer(max_time=pretrain or None, max_epochs=MAX_EPOCHS if pretrain else 0, random_state=seed),
+            MxDNAClassifier(max_time=budget - pretrain, **neural),
+        )
+    raise ValueError(f"unknown pipeline {name!r}; choose from {', '.join(PIPELINES)}")
+
+
+def training_summary(estimator):
+    """Epochs begun, batches run, and the mean training loss of the first and last 50 batches."""
+    if not hasattr(estimator, "history"):
+        return {"epochs": None}
+    losses = [b["train_loss"] for epoch in estimator.history for b in epoch["batches"] if "train_loss" in b]
+    return {"epochs": len(estimator.history), "batches": len(losses),
+            "train_loss_first_last": [float(np.mean(losses[:50])), float(np.mean(losses[-50:]))]}
+
+
+def run(task, names, budget, max_train, seed, pretrain_fraction, split="test"):
+    X_train, y_train, X_test, y_test = load_task(task, max_train, seed, split)
+    print(f"{task}: {len(X_train)} training and {len(X_test)} test sequences", flush=True)
+    results = {}
+    for name in names:
+        model = build(name, budget, seed, pretrain_fraction)
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        fit_seconds = time.perf_counter() - start
+        predicted = model.predict(X_test)
+        results[name] = {
+            "mcc": float(matthews_corrcoef(y_test, predicted)),
+            "accuracy": float(accuracy_score(y_test, predicted)),
+            "fit_seconds": fit_seconds,
+            "predicted_positive": float(np.mean(predicted == np.max(y_train))),
+            **training_summary(model[-1]),
+        }
+        if name == "mxdna":
+            stats = model[0].tokenization_stats(X_test[:500])
+            results[name]["nucleotides_per_token"] = float(stats["nucleotides_per_token"])
+            results[name]["pretrain_epochs"] = len(model[0].history_)
+        print(f"  {name:12s} MCC {results[name]['mcc']:.3f}  accuracy {results[name]['accuracy']:.3f}  "
+              f"fit {fit_seconds:.0f} s  {json.dumps({k: v for k, v in results[name].items() if k not in ('mcc', 'accuracy')})}",
+              flush=True)
+    return {"n_train": len(X_train), "n_test": len(X_test), "results": results}
+
+
+def report(store, budget, pretrain_fraction):
+    tasks = list(store)
+    lines = [
+        f"Every pipeline with the same wall-time budget of {budget:g} s of training on 2 CPU cores "
+        f"(MxDNA: {budget * pretrain_fraction:g} s masked-LM pretraining of the tokenizer on the training "
+        f"sequences + {budget * (1 - pretrain_fraction):g} s fine-tuning), default sizes, seed 0, early "
+        f"stopping (patience 3) on 10% of the training sequences. Test MCC (accuracy in brackets); the "
+        f"test split is only scored. One run per task (`python benchmarks/compare.py --task TASK`, "
+        f"the columns' tasks in order); scores are stored in `benchmarks/compare_results.json`.",
+        "",
+        "| pipeline | " + " | ".join(f"{t} ({store[t]['n_train']:,} train)" for t in tasks) + " | mean MCC (GUE tasks) |",
+        "| --- | " + " | ".join("---:" for _ in tasks) + " | ---: |",
+    ]
+    for name in PIPELINES:
+        cells, gue = [], []
+        for task in tasks:
+            result = store[task]["results"].get(name)
+            cells.append("" if result is None else f"{result['mcc']:.3f} ({result['accuracy']:.3f})")
+            if result is not None and task != "demo":
+                gue.append(result["mcc"])
+        mean = f"{np.mean(gue):.3f}" if gue else ""
+        lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + f" | {mean} |")
+    lines += ["", "Fit seconds (wall time, tokenizer included) / epochs run:", ""]
+    lines.append("| pipeline | " + " | ".join(tasks) + " |")
+    lines.append("| --- | " + " | ".join("---:" for _ in tasks) + " |")
+    for name in PIPELINES:
+        cells = []
+        for task in tasks:
+            result = store[task]["results"].get(name)
+            if result is None:
+                cells.append("")
+                continue
+            epochs = "" if result["epochs"] is None else f" / {result['epochs']}"
+            if name == "mxdna":
+                epochs += f" (+{result['pretrain_epochs']} pretraining; {result['nucleotides_per_token']:.2f} nt/token)"
+            cells.append(f"{result['fit_seconds']:.0f}{epochs}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    write_section("compare", "## Pipelines compared on GUE\n\n" + "\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", help="a GUE task path (tf/0, prom/prom_core_tata, ...) or demo")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the section from the stored scores")
+    parser.add_argument("--pipelines", default=",".join(PIPELINES))
+    parser.add_argument("--budget", type=float, default=300.0)
+    parser.add_argument("--max-train", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mxdna-pretrain-fraction", type=float, default=0.2)
+    parser.add_argument("--split", choices=("test", "dev"), default="test",
+                        help="score on the GUE dev split while developing (implies --no-store)")
+    parser.add_argument("--no-store", action="store_true", help="print only; leave the stored results as they are")
+    args = parser.parse_args(argv)
+    if args.report_only:
+        report(json.loads(STORE.read_text()), args.budget, args.mxdna_pretrain_fraction)
+        return
+    if args.task is None:
+        parser.error("--task is required (or --report-only)")
+    torch.set_num_threads(2)
+    outcome = run(args.task, args.pipelines.split(","), args.budget, args.max_train, args.seed,
+                  args.mxdna_pretrain_fraction, args.split)
+    if args.no_store or args.split == "dev":
+        return
+    store = json.loads(STORE.read_text()) if STORE.exists() else {}
+    store[args.task] = {**store.get(args.task, {}), **outcome,
+                        "results": {**store.get(args.task, {}).get("results", {}), **outcome["results"]}}
+    STORE.write_text(json.dumps(store, indent=1))
+    report(store, args.budget, args.mxdna_pretrain_fraction)
+
+
+if __name__ == "__main__":
+    main()
