@@ -227,3 +227,21 @@ def test_masked_lm_pretrainer_with_the_mxdna_module_starts_a_classifier():
     classifier = MxDNAClassifier(pretrained=pretrainer, max_epochs=0, random_state=0).fit(tokens, Y)
     for name, value in classifier.module_.encoder.state_dict().items():
         assert torch.equal(value, pretrainer.module_.encoder.state_dict()[name]), name
+
+
+def test_folders_saved_before_the_convolution_stem_still_load(fitted, tmp_path):
+    import json
+
+    from dnatok.nn import MxDNAMaskedLM
+
+    old = MxDNAMaskedLM(d_model=16, n_heads=2, n_token_layers=1, n_experts=4, conv_kernel_size=0)
+    tokenizer = MxDNATokenizer(pretrained=None)
+    fitted.save_pretrained(tmp_path / "old")
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["encoder"]["conv_kernel_size"]  # as dnatok wrote it before the stem
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    torch.save(old.encoder.state_dict(), tmp_path / "old" / "encoder.pt")
+    torch.save({k: v for k, v in old.state_dict().items() if not k.startswith("encoder.")}, tmp_path / "old" / "head.pt")
+    loaded = tokenizer.set_params(pretrained=tmp_path / "old").fit(X[:2])
+    assert loaded.model_.encoder.stem is None
+    assert "".join(loaded.tokenize(X[0])) == X[0]

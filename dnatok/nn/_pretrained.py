@@ -92,6 +92,8 @@ def load_pretrained(source):
             f"(written by save_pretrained)."
         )
     config = json.loads((path / _CONFIG).read_text())
+    # folders saved before the convolution stem existed hold models without one
+    config["encoder"].setdefault("conv_kernel_size", 0)
     state_dict = torch.load(path / _WEIGHTS, map_location="cpu", weights_only=True)
     head = path / _HEAD_WEIGHTS
     head_state_dict = torch.load(head, map_location="cpu", weights_only=True) if head.is_file() else None
