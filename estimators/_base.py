@@ -98,7 +98,7 @@ class SequenceNet(TransformerMixin, TrainingNet):
         if pretrained is not None:
             user = self.get_params_for("module")
             fixed = {k: v for k, v in pretrained.config.items()
-                     if k not in _TUNABLE and k not in self._data_kwargs()}
+                     if k not in _TUNABLE and k not in self._data_parameter_names()}
             conflicts = {k: (user[k], v) for k, v in fixed.items() if k in user and user[k] != v}
             if conflicts:
                 described = ", ".join(f"module__{k}={ours} (pretrained: {theirs})" for k, (ours, theirs) in conflicts.items())
@@ -111,9 +111,6 @@ class SequenceNet(TransformerMixin, TrainingNet):
         if pretrained is not None:
             self.module_.encoder.load_state_dict(pretrained.state_dict)
         return self
-
-    def _data_kwargs(self):
-        return set(getattr(self._module_class(), "data_parameters", ("vocab_size", "pad_token_id")))
 
     def _load_pretrained(self):
         if self.pretrained is None:

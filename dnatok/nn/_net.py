@@ -293,8 +293,7 @@ class TrainingNet(NeuralNet):
     def _module_kwargs(self):
         """The user's ``module__*`` sizes plus what the data decides (one place each)."""
         user = self.get_params_for("module")
-        names = getattr(self._module_class(), "data_parameters", DATA_PARAMETERS)
-        from_data = {name: getattr(self, f"{name}_") for name in names}
+        from_data = {name: getattr(self, f"{name}_") for name in self._data_parameter_names()}
         given_twice = sorted(set(user) & set(from_data))
         if given_twice:
             raise ValueError(
@@ -302,6 +301,10 @@ class TrainingNet(NeuralNet):
                 f"output; drop the parameter(s) and change the tokenizer instead."
             )
         return {**user, **from_data, **self._module_size_kwargs()}
+
+    def _data_parameter_names(self):
+        """Module arguments that come from the tokenizer's output."""
+        return getattr(self._module_class(), "data_parameters", DATA_PARAMETERS)
 
     def _module_size_kwargs(self):
         """Module arguments a subclass derives from the targets (e.g. n_classes)."""
