@@ -23,10 +23,15 @@ from skorch.utils import to_tensor
 
 from dnatok.nn import PretrainedEncoder, TrainingNet, load_pretrained, save_pretrained
 
-__all__ = ["SequenceNet"]
+__all__ = ["SequenceNet", "starts_with_cls"]
 
 # pretrained-encoder settings that fine-tuning may change; all others are fixed
 _TUNABLE = ("dropout", "jitter")
+
+
+def starts_with_cls(X):
+    """Whether every row of the tokenized sequences X begins with [CLS]."""
+    return bool((X["input_ids"][:, 0] == X.cls_token_id).all())
 
 
 class SequenceNet(TransformerMixin, TrainingNet):
@@ -74,20 +79,24 @@ class SequenceNet(TransformerMixin, TrainingNet):
                 f"{name} would see bare nucleotides. Use an MxDNA estimator, or CharTokenizer "
                 f"for a nucleotide-level {name}."
             )
-        if isinstance(self.pretrained, str) and self.pretrained == "tokenizer" and self._architecture != "mxdna":
+        if self._pretrained_from_tokenizer() and self._architecture != "mxdna":
             raise ValueError(
                 f"pretrained='tokenizer' starts from an MxDNATokenizer's network and is for "
                 f"MxDNAClassifier and MxDNARegressor; {name} takes a fitted pretrainer "
                 f"(e.g. MaskedLMPretrainer) or a folder written by save_pretrained."
             )
         pooling = self.get_params_for("module").get("pooling")
-        if pooling == "cls" and X.n_sequences and not (X["input_ids"][:, 0] == X.cls_token_id).all():
+        if pooling == "cls" and not starts_with_cls(X):
             raise ValueError(
                 f"module__pooling='cls' reads the [CLS] token, but the {X.tokenizer_name} output has "
                 f"no [CLS] first (add_special_tokens=False?). Use module__pooling='mean' or "
                 f"add_special_tokens=True."
             )
         super()._remember_vocabulary(X)
+
+    def _pretrained_from_tokenizer(self):
+        """``pretrained="tokenizer"``: start from the network of the tokenizer before."""
+        return isinstance(self.pretrained, str) and self.pretrained == "tokenizer"
 
     # -- initialisation ---------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from dnatok import CharTokenizer
 from dnatok.nn import MxDNAClassificationModel
 
+from ._base import starts_with_cls
 from ._classifier import SequenceClassifier
 from ._regressor import SequenceRegressor
 
@@ -39,12 +40,12 @@ class _MxDNAMixin:
                 f"{name} reads single nucleotides, but got {X.tokenizer_name} output. Put an "
                 f"MxDNATokenizer first (or a CharTokenizer, with pretrained=None)."
             )
-        if X.n_sequences and not (X["input_ids"][:, 0] == X.cls_token_id).all():
+        if not starts_with_cls(X):
             raise ValueError(
                 f"{name} reads [CLS] x1 .. xL [SEP], but the {X.tokenizer_name} output has no "
                 f"[CLS] first; tokenize with add_special_tokens=True."
             )
-        if isinstance(self.pretrained, str) and self.pretrained == "tokenizer":
+        if self._pretrained_from_tokenizer():
             if not hasattr(X.tokenizer, "get_pretrained"):
                 raise ValueError(
                     f"{name}(pretrained='tokenizer') starts from the network of the "
@@ -56,7 +57,7 @@ class _MxDNAMixin:
         super()._remember_vocabulary(X)
 
     def _pretrained_source(self):
-        if isinstance(self.pretrained, str) and self.pretrained == "tokenizer":
+        if self._pretrained_from_tokenizer():
             if "pretrained_tokenizer_" not in self.__dict__:
                 raise ValueError(
                     f"{type(self).__name__}(pretrained='tokenizer') takes its network from the "

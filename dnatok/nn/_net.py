@@ -246,10 +246,7 @@ class TrainingNet(NeuralNet):
         -------
         self
         """
-        self._validate_params()
-        X = self._check_X(X, fitting=True)
-        y = self._check_y(X, y)
-        self._remember_vocabulary(X)
+        X, y = self._prepare_fit(X, y)
         with self._seeded():
             super().fit(X, y, **fit_params)
         return self
@@ -257,13 +254,18 @@ class TrainingNet(NeuralNet):
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train further for ``max_epochs`` epochs (``fit`` calls this)."""
         if not self.initialized_:  # called directly: set up as fit does
-            self._validate_params()
-            X = self._check_X(X, fitting=True)
-            y = self._check_y(X, y)
-            self._remember_vocabulary(X)
+            X, y = self._prepare_fit(X, y)
             self.initialize()
         self._check_width(X)
         return super().partial_fit(X, y, classes=classes, **fit_params)
+
+    def _prepare_fit(self, X, y):
+        """Validate parameters, inputs and targets; remember what the data decides."""
+        self._validate_params()
+        X = self._check_X(X, fitting=True)
+        y = self._check_y(X, y)
+        self._remember_vocabulary(X)
+        return X, y
 
     def _validate_params(self):
         validate_parameter_constraints(
