@@ -121,7 +121,9 @@ def test_masked_lm_net_time_budget_and_aux_loss_of_mxdna():
     net.fit(_one_base_sequences(256))
     assert len(net.history) < 10_000
     # the balancing loss came back with the output, was recorded and added to the loss
-    aux = net.history[:, "train_aux_loss"]
+    # read per batch: on a slow machine the time budget may end training before an epoch does
+    aux = [batch["train_aux_loss"] for epoch in net.history for batch in epoch["batches"]]
+    assert aux
     assert all(0.5 < value < 3 for value in aux)
     assert net.module_.encoder.tokenization.router.weight.grad is not None
 
