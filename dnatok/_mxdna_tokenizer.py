@@ -51,6 +51,10 @@ class MxDNATokenizer(CharTokenizer):
     conv_kernel_size : int, default=9
         Width of the convolution on the nucleotide embeddings (0: none, the paper's
         architecture). See ``dnatok.nn.ConvolutionStem`` for why it is on.
+    expert_gain : float, default=1.0
+        Factor on the experts' router-weighted output; 1.0 is the paper's mixture,
+        ``n_experts`` lets an undecided router pass the experts at full strength.
+        See ``dnatok.nn.MxDNAEncoder``.
     max_epochs : int, default=10
         Pretraining passes over the sequences.
     max_time : float or None, default=None
@@ -117,6 +121,7 @@ class MxDNATokenizer(CharTokenizer):
         "n_token_layers": [Interval(Integral, 0, None, closed="left")],
         "n_experts": [Interval(Integral, 1, None, closed="left")],
         "conv_kernel_size": [Interval(Integral, 0, None, closed="left")],
+        "expert_gain": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -144,6 +149,7 @@ class MxDNATokenizer(CharTokenizer):
         n_token_layers=2,
         n_experts=10,
         conv_kernel_size=9,
+        expert_gain=1.0,
         max_epochs=10,
         max_time=None,
         batch_size=32,
@@ -174,6 +180,7 @@ class MxDNATokenizer(CharTokenizer):
         self.n_token_layers = n_token_layers
         self.n_experts = n_experts
         self.conv_kernel_size = conv_kernel_size
+        self.expert_gain = expert_gain
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -218,6 +225,7 @@ class MxDNATokenizer(CharTokenizer):
             module__d_model=self.d_model, module__n_heads=self.n_heads,
             module__n_nucleotide_layers=self.n_nucleotide_layers, module__n_token_layers=self.n_token_layers,
             module__n_experts=self.n_experts, module__conv_kernel_size=self.conv_kernel_size,
+            module__expert_gain=self.expert_gain,
             # every width this tokenizer produces is accepted: the network has no length limit
             module__max_length=None,
             max_epochs=self.max_epochs, max_time=self.max_time, batch_size=self.batch_size, lr=self.lr,

@@ -266,10 +266,23 @@ def test_folders_saved_before_the_convolution_stem_still_load(fitted, tmp_path):
     fitted.save_pretrained(tmp_path / "old")
     config = json.loads((tmp_path / "old" / "config.json").read_text())
     del config["encoder"]["conv_kernel_size"]  # as dnatok wrote it before the stem
+    del config["encoder"]["expert_gain"]  # and before the expert gain
     del config["files"]  # and before weight files were hashed
     (tmp_path / "old" / "config.json").write_text(json.dumps(config))
     torch.save(old.encoder.state_dict(), tmp_path / "old" / "encoder.pt")
     torch.save({k: v for k, v in old.state_dict().items() if not k.startswith("encoder.")}, tmp_path / "old" / "head.pt")
     loaded = tokenizer.set_params(pretrained=tmp_path / "old").fit(X[:2])
     assert loaded.model_.encoder.stem is None
+    assert loaded.model_.encoder.tokenization.expert_gain == 1.0  # as the old model was trained
     assert "".join(loaded.tokenize(X[0])) == X[0]
+
+
+def test_expert_gain_reaches_the_network_and_is_validated():
+    paper = MxDNATokenizer(max_epochs=0, **SMALL).fit(X[:4])
+    assert paper.model_.encoder.tokenization.expert_gain == 1.0  # the paper's mixture by default
+    full = MxDNATokenizer(max_epochs=0, expert_gain=4.0, **SMALL).fit(X[:4])
+    assert full.model_.encoder.tokenization.expert_gain == 4.0
+    classifier = MxDNAClassifier(max_epochs=1, random_state=0).fit(full.transform(X[:16]), Y[:16])
+    assert classifier.module_.encoder.tokenization.expert_gain == 4.0  # from the tokenizer, not a default
+    with pytest.raises(ValueError, match="'expert_gain' parameter of MxDNATokenizer must be"):
+        MxDNATokenizer(expert_gain=0.0).fit(X[:4])

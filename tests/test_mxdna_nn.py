@@ -195,7 +195,10 @@ def test_strided_gather_equals_a_convolution_per_unit():
         start = p - k // 2
         expected[b, p] = naive_expert(tokenization.experts[j], h[b, start : start + k]) * probabilities[b, p, j]
     assert len(set(units.unit_expert[units.unit_expert >= 0].tolist())) == 5  # every expert ran
-    torch.testing.assert_close(mixed, expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(mixed, expected, atol=1e-5, rtol=1e-4)  # the paper's mixture
+    tokenization.expert_gain = 5.0  # n_experts: an undecided router passes the experts at full strength
+    torch.testing.assert_close(tokenization.mix_experts(h, units.covering_expert, probabilities), 5 * expected,
+                               atol=1e-5, rtol=1e-4)
 
 
 # -- the deformable assembly ---------------------------------------------------------

@@ -484,6 +484,7 @@ def test_mxdna_config_maps_to_the_official_layers(mxdna, mxdna_folder):
     assert pretrained.config["n_nucleotide_layers"] == config["conversion_layer_idx"]
     assert pretrained.config["n_token_layers"] == config["num_hidden_layers"] - config["conversion_layer_idx"] - 1
     assert pretrained.config["conv_kernel_size"] == 0  # the paper's architecture
+    assert pretrained.config["expert_gain"] == 1.0  # and its mixture
     assert pretrained.tokenizer_name == "CharTokenizer"
 
 

@@ -353,7 +353,7 @@ class LearntTokenization(nn.Module):
     LayerNorm; router scores (input jittered in training); exact greedy selection of
     non-overlapping units on the detached scores; a sparse mixture of convolution
     experts writing one vector per unit at its centre, scaled by the router
-    probability; a token mask; and the deformable assembly.
+    probability (times ``expert_gain``); a token mask; and the deformable assembly.
 
     Parameters
     ----------
@@ -365,6 +365,10 @@ class LearntTokenization(nn.Module):
         Taps of the deformable assembly.
     jitter : float, default=0.01
         Training-time multiplicative noise ``U[1 - jitter, 1 + jitter]`` on the router input.
+    expert_gain : float, default=1.0
+        Each unit's vector is ``expert_gain * p * expert(unit)``, with ``p`` the router
+        probability of the unit's expert at its centre; 1.0 is the paper's (see
+        :class:`MxDNAEncoder`).
     norm_eps : float, default=1e-5
         Epsilon of the module's LayerNorms.
     expert_norm_eps : float, default=1e-6
@@ -382,11 +386,13 @@ class LearntTokenization(nn.Module):
     """
 
     def __init__(
-        self, d_model, n_experts=10, deformable_kernel_size=3, jitter=0.01, norm_eps=1e-5, expert_norm_eps=1e-6
+        self, d_model, n_experts=10, deformable_kernel_size=3, jitter=0.01, expert_gain=1.0, norm_eps=1e-5,
+        expert_norm_eps=1e-6,
     ):
         super().__init__()
         self.n_experts = n_experts
         self.jitter = jitter
+        self.expert_gain = float(expert_gain)
         self.norm = nn.LayerNorm(d_model, eps=norm_eps)
         self.router = nn.Linear(d_model, n_experts, bias=False)
         self.experts = nn.ModuleList(
@@ -416,7 +422,7 @@ class LearntTokenization(nn.Module):
             Expert of the unit covering each position (-1: none).
         probabilities : Tensor (B, l, n)
             Router softmax; each unit's vector is scaled by its centre's probability
-            for its expert (the router's gradient path).
+            for its expert (the router's gradient path), times ``expert_gain``.
 
         Returns
         -------
@@ -441,7 +447,7 @@ class LearntTokenization(nn.Module):
             k = j + 1
             centre_rows = rows.view(-1, k)[:, k // 2]  # (N,): a unit starts at centre - k//2
             unit_vectors = expert(flat_h.index_select(0, rows))  # (N, d)
-            scale = flat_probabilities.index_select(0, centre_rows)[:, j : j + 1]  # (N, 1)
+            scale = self.expert_gain * flat_probabilities.index_select(0, centre_rows)[:, j : j + 1]  # (N, 1)
             centres.append(centre_rows)
             vectors.append(unit_vectors * scale.to(unit_vectors.dtype))
         if not vectors:
@@ -549,6 +555,12 @@ class MxDNAEncoder(nn.Module):
         Taps of the deformable assembly.
     jitter : float, default=0.01
         Router input noise in training.
+    expert_gain : float, default=1.0
+        Factor on the experts' router-weighted output (1.0: the paper's mixture).
+        With 1.0 an undecided router (``p = 1 / n_experts``) passes a tenth of the
+        experts' output and gradient; ``expert_gain=n_experts`` passes all of it.
+        In small models trained for minutes that made the experts learn (gradient
+        norm 4-8x), but did not make better classifiers (benchmarks/RESULTS.md).
     dropout : float, default=0.0
         Dropout on the embeddings and on every residual branch (MxDNA uses none).
     max_length : int or None, default=None
@@ -590,6 +602,7 @@ class MxDNAEncoder(nn.Module):
         n_experts=10,
         deformable_kernel_size=3,
         jitter=0.01,
+        expert_gain=1.0,
         dropout=0.0,
         max_length=None,
         pad_token_id=0,
@@ -605,7 +618,7 @@ class MxDNAEncoder(nn.Module):
         self.config = dict(
             vocab_size=vocab_size, d_model=d_model, n_heads=n_heads, d_ff=d_ff,
             n_nucleotide_layers=n_nucleotide_layers, n_token_layers=n_token_layers, n_experts=n_experts,
-            deformable_kernel_size=deformable_kernel_size, jitter=jitter, dropout=dropout,
+            deformable_kernel_size=deformable_kernel_size, jitter=jitter, expert_gain=expert_gain, dropout=dropout,
             max_length=max_length, pad_token_id=pad_token_id, cls_token_id=cls_token_id,
             sep_token_id=sep_token_id, rotary_theta=rotary_theta, conv_kernel_size=conv_kernel_size,
         )
@@ -625,7 +638,7 @@ class MxDNAEncoder(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.stem = ConvolutionStem(d_model, conv_kernel_size) if conv_kernel_size else None
         self.nucleotide_layers = blocks(n_nucleotide_layers)
-        self.tokenization = LearntTokenization(d_model, n_experts, deformable_kernel_size, jitter)
+        self.tokenization = LearntTokenization(d_model, n_experts, deformable_kernel_size, jitter, expert_gain)
         self.token_layers = blocks(n_token_layers)
         self.norm = nn.LayerNorm(d_model)
         self.apply(init_mxdna_weights)

@@ -257,6 +257,7 @@ def mxdna_encoder_config(config):
         n_experts=n_experts,
         deformable_kernel_size=config.get("deformable_conv_kernel_size", 3),
         jitter=config.get("router_jitter_noise", 0.01),
+        expert_gain=1.0,  # the authors' mixture: probability times expert output
         dropout=config.get("attention_dropout", 0.0),
         max_length=None,
         pad_token_id=config.get("pad_token_id", 0),
