@@ -119,6 +119,7 @@ EXPERIMENTS = [
     ("  + cls_direct pooling", CharTokenizer, lambda e: MxDNAClassifier(max_epochs=e, module__conv_kernel_size=0, module__pooling="cls_direct", **MXDNA_SMALL)),
     ("  + aux_loss_weight 0", CharTokenizer, lambda e: MxDNAClassifier(max_epochs=e, aux_loss_weight=0.0, module__conv_kernel_size=0, **MXDNA_SMALL)),
     ("MxDNA from scratch, convolution stem 9 (new default)", CharTokenizer, lambda e: MxDNAClassifier(max_epochs=e, **MXDNA_SMALL)),
+    ("MxDNA from scratch, stem 9 + expert gain 10 (= n_experts)", CharTokenizer, lambda e: MxDNAClassifier(max_epochs=e, module__expert_gain=10.0, **MXDNA_SMALL)),
 ]
 
 
