@@ -165,9 +165,6 @@ def load_pretrained(source):
     # folders saved before the convolution stem existed hold models without one
     if config["architecture"] in ("transformer", "mxdna"):
         config["encoder"].setdefault("conv_kernel_size", 0)
-    # and MxDNA folders saved before expert_gain existed were trained with the paper's 1
-    if config["architecture"] == "mxdna":
-        config["encoder"].setdefault("expert_gain", 1.0)
     state_dict = load_weight_file(path / _WEIGHTS)
     head_state_dict = load_weight_file(head) if head is not None and head.is_file() else None
     return PretrainedEncoder(
