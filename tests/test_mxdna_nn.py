@@ -241,6 +241,29 @@ def test_deformable_convolution_interpolates_at_offset_positions():
     torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=1e-5)
 
 
+def test_assembly_at_token_positions_equals_the_gathered_grid_with_its_gradients():
+    # the compact encoder computes the assembly only at its tokens; values and
+    # gradients must be those of the full grid read at the same positions
+    torch.manual_seed(2)
+    assembly = DeformableAssembly(6)
+    for conv in (assembly.offset, assembly.modulation):  # offsets away from zero
+        torch.nn.init.normal_(conv.weight, std=0.5)
+    x = torch.randn(2, 12, 6, requires_grad=True)
+    attention_mask = torch.ones(2, 12, dtype=torch.bool)
+    attention_mask[1, 9:] = False
+    sampled = torch.rand(2, 12) < 0.4
+    positions = torch.tensor([[0, 3, 4, 7, 11], [0, 2, 5, 8, 0]])  # a padding slot reads position 0
+    gathered = assembly(x, attention_mask, sampled, positions)
+    full = assembly(x, attention_mask, sampled)
+    expected = full.gather(1, positions[..., None].expand(-1, -1, 6))
+    torch.testing.assert_close(gathered, expected, atol=1e-6, rtol=1e-5)
+    upstream = torch.randn_like(gathered)
+    grads = torch.autograd.grad((gathered * upstream).sum(), [x, assembly.weight, assembly.offset.weight])
+    expected_grads = torch.autograd.grad((expected * upstream).sum(), [x, assembly.weight, assembly.offset.weight])
+    for got, want in zip(grads, expected_grads):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
 def test_assembly_starts_at_zero_offsets_and_unit_modulation():
     assembly = DeformableAssembly(8)
     for conv in (assembly.offset, assembly.modulation):

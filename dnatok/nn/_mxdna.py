@@ -126,7 +126,7 @@ class ConvolutionExpert(nn.Module):
         return self.project(F.silu(self.norm(h)))  # (N, d)
 
 
-def modulated_deformable_conv1d(signal, offsets, modulation, weight):
+def modulated_deformable_conv1d(signal, offsets, modulation, weight, positions=None):
     """1-D modulated deformable convolution (stride 1, padding ``f // 2``), pure PyTorch.
 
     ``out[i] = sum_t weight[:, :, t] @ (modulation[t, i] * signal(i - f//2 + t + offsets[t, i]))``
@@ -137,13 +137,17 @@ def modulated_deformable_conv1d(signal, offsets, modulation, weight):
     Parameters
     ----------
     signal : Tensor (B, l, d_in)
-    offsets, modulation : Tensor (B, f, l)
-        Per-tap, per-position shift (in positions) and multiplier.
+    offsets, modulation : Tensor (B, f, l), or (B, f, T) with ``positions``
+        Per-tap, per-output shift (in positions) and multiplier.
     weight : Tensor (d_out, d_in, f)
+    positions : LongTensor (B, T), optional
+        Compute the output only at these positions of the signal; None: at every
+        position. MxDNA reads the assembly only at its tokens, about one position
+        in five, so this saves most of the work.
 
     Returns
     -------
-    Tensor (B, l, d_out)
+    Tensor (B, l, d_out), or (B, T, d_out) at ``positions``
 
     Examples
     --------
@@ -156,28 +160,30 @@ def modulated_deformable_conv1d(signal, offsets, modulation, weight):
     B, length, d_in = signal.shape
     d_out, _, f = weight.shape
     device = signal.device
+    if positions is None:
+        positions = torch.arange(length, device=device).expand(B, length)  # (B, l)
+    n_out = positions.shape[1]  # T outputs per row (l without positions)
     taps = torch.arange(f, device=device, dtype=torch.float32) - f // 2  # (f,)
-    grid = torch.arange(length, device=device, dtype=torch.float32)  # (l,)
     # float32 positions even under autocast: bf16 cannot count past 256
-    sample_at = grid[:, None] + taps + offsets.float().transpose(1, 2)  # (B, l, f)
+    sample_at = positions[..., None].float() + taps + offsets.float().transpose(1, 2)  # (B, T, f)
     left = sample_at.floor()
-    right_share = sample_at - left  # (B, l, f), carries the gradient to the offsets
+    right_share = sample_at - left  # (B, T, f), carries the gradient to the offsets
     left = left.long()
-    modulation = modulation.transpose(1, 2)  # (B, l, f)
+    modulation = modulation.transpose(1, 2)  # (B, T, f)
     flat = signal.reshape(B * length, d_in)  # (B*l, d_in)
     row_start = (torch.arange(B, device=device) * length)[:, None, None]  # (B, 1, 1)
 
     def sample(index, share):
         inside = (index >= 0) & (index < length)  # zero outside the sequence
-        rows = (index.clamp(0, length - 1) + row_start).reshape(-1)  # (B*l*f,)
-        values = flat.index_select(0, rows).view(B, length, f, d_in)  # (B, l, f, d_in)
-        scale = (share * modulation * inside).to(values.dtype)  # (B, l, f)
+        rows = (index.clamp(0, length - 1) + row_start).reshape(-1)  # (B*T*f,)
+        values = flat.index_select(0, rows).view(B, n_out, f, d_in)  # (B, T, f, d_in)
+        scale = (share * modulation * inside).to(values.dtype)  # (B, T, f)
         return values * scale[..., None]
 
-    sampled = sample(left, 1 - right_share) + sample(left + 1, right_share)  # (B, l, f, d_in)
-    # all taps in one matrix product: (B*l, f*d_in) @ (f*d_in, d_out)
+    sampled = sample(left, 1 - right_share) + sample(left + 1, right_share)  # (B, T, f, d_in)
+    # all taps in one matrix product: (B*T, f*d_in) @ (f*d_in, d_out)
     taps_weight = weight.permute(2, 1, 0).reshape(f * d_in, d_out).to(sampled.dtype)  # [(t, i), o]
-    return (sampled.reshape(B * length, f * d_in) @ taps_weight).view(B, length, d_out)
+    return (sampled.reshape(B * n_out, f * d_in) @ taps_weight).view(B, n_out, d_out)
 
 
 class DeformableAssembly(nn.Module):
@@ -221,11 +227,12 @@ class DeformableAssembly(nn.Module):
             nn.init.zeros_(conv.bias)
         nn.init.trunc_normal_(self.weight, std=0.02, a=-0.04, b=0.04)
 
-    def forward(self, x, attention_mask, sampled_mask):
+    def forward(self, x, attention_mask, sampled_mask, positions=None):
         """x (B, l, d), attention_mask (B, l), sampled_mask (B, l) bool -> (B, l, d).
 
         ``sampled_mask`` marks the positions the convolution may read (token centres,
-        not [CLS]/[SEP]).
+        not [CLS]/[SEP]). With ``positions`` (B, T), the output is computed only at
+        those grid positions: (B, T, d), the same values as gathering the full output.
         """
         z = self.norm(x)  # (B, l, d)
         real = attention_mask.bool()[..., None]  # (B, l, 1)
@@ -239,7 +246,11 @@ class DeformableAssembly(nn.Module):
         offsets = self.offset(visible)  # (B, f, l)
         modulation = 2 * torch.sigmoid(self.modulation(visible))  # (B, f, l)
         signal = z * sampled_mask[..., None].to(z.dtype)  # (B, l, d)
-        return x + modulated_deformable_conv1d(signal, offsets, modulation, self.weight)
+        if positions is not None:
+            taps_index = positions[:, None].expand(-1, offsets.shape[1], -1)  # (B, f, T)
+            offsets, modulation = offsets.gather(2, taps_index), modulation.gather(2, taps_index)  # (B, f, T)
+            x = x.gather(1, positions[..., None].expand(-1, -1, x.shape[-1]))  # (B, T, d)
+        return x + modulated_deformable_conv1d(signal, offsets, modulation, self.weight, positions)
 
 
 def load_balancing_loss(probabilities, unit_expert):
@@ -312,8 +323,10 @@ class TokenizationOutput(NamedTuple):
 
     Attributes
     ----------
-    hidden : Tensor (B, l, d)
-        ``x''``, the nucleotide grid after the experts and the assembly.
+    hidden : Tensor (B, l, d), or (B, T, d) when gathered
+        ``x''``, the nucleotide grid after the experts and the assembly; called with
+        ``gather_tokens=True``, only its token positions (``token_positions``, the
+        padding slots holding position 0's state).
     token_mask : bool Tensor (B, l)
         Token positions on the grid: unit centres, [CLS] and [SEP].
     token_positions : LongTensor (B, T)
@@ -456,7 +469,7 @@ class LearntTokenization(nn.Module):
         mixed = vectors.new_zeros(B * length, d).index_copy(0, torch.cat(centres), vectors)  # (B*l, d)
         return mixed.view(B, length, d)
 
-    def forward(self, x, attention_mask, special_tokens_mask):
+    def forward(self, x, attention_mask, special_tokens_mask, gather_tokens=False):
         """Tokenize nucleotide states.
 
         Parameters
@@ -467,6 +480,9 @@ class LearntTokenization(nn.Module):
             True (or 1) on real positions, [CLS] and [SEP] included.
         special_tokens_mask : Tensor (B, l)
             True on [CLS] and [SEP].
+        gather_tokens : bool, default=False
+            Return in ``hidden`` only the token states, (B, T, d) at
+            ``token_positions``, and compute the assembly only there.
 
         Returns
         -------
@@ -484,8 +500,8 @@ class LearntTokenization(nn.Module):
         x = x + self.mix_experts(h, units.covering_expert, probabilities).to(x.dtype)  # (B, l, d)
         is_centre = units.unit_expert >= 0  # (B, l)
         token_mask = (is_centre | special) & attention_mask  # (B, l)
-        x = self.assembly(x, attention_mask, is_centre)  # (B, l, d)
         token_positions, token_present = compact_tokens(token_mask)  # (B, T)
+        x = self.assembly(x, attention_mask, is_centre, token_positions if gather_tokens else None)  # (B, T|l, d)
         return TokenizationOutput(
             hidden=x,
             token_mask=token_mask,
@@ -694,11 +710,10 @@ class MxDNAEncoder(nn.Module):
             input_ids, attention_mask, special_tokens_mask
         )
         nucleotide_states = x
-        tokens = self.tokenization(x, attention_mask, special)
+        tokens = self.tokenization(x, attention_mask, special, gather_tokens=self.compact)
         if self.compact:
             positions, mask = tokens.token_positions, tokens.token_present  # (B, T)
-            index = positions[..., None].expand(-1, -1, x.shape[-1])  # (B, T, d)
-            x = tokens.hidden.gather(1, index)  # (B, T, d)
+            x = tokens.hidden  # (B, T, d)
         else:
             positions, mask = grid_positions, tokens.token_mask  # (B, l)
             x = tokens.hidden  # (B, l, d)
