@@ -711,12 +711,11 @@ class MxDNAEncoder(nn.Module):
         )
         nucleotide_states = x
         tokens = self.tokenization(x, attention_mask, special, gather_tokens=self.compact)
+        x = tokens.hidden  # (B, T, d) compact, else the grid (B, l, d)
         if self.compact:
             positions, mask = tokens.token_positions, tokens.token_present  # (B, T)
-            x = tokens.hidden  # (B, T, d)
         else:
             positions, mask = grid_positions, tokens.token_mask  # (B, l)
-            x = tokens.hidden  # (B, l, d)
         for block in self.token_layers:
             x = block(x, positions, mask)
         return MxDNAEncoderOutput(self.norm(x), positions, mask, nucleotide_states, tokens.aux_loss, tokens)
