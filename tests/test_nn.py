@@ -128,6 +128,25 @@ def test_masked_lm_net_time_budget_and_aux_loss_of_mxdna():
     assert net.module_.encoder.tokenization.router.weight.grad is not None
 
 
+def test_adam_runs_fused_unless_told_otherwise():
+    from dnatok.nn import MaskedLMModel, MaskedLMNet
+
+    kwargs = dict(module__d_model=16, module__n_heads=2, module__n_layers=1, max_epochs=1, batch_size=16)
+    tokens = _one_base_sequences()
+
+    def optimizer(**params):
+        return MaskedLMNet(MaskedLMModel, **{**kwargs, "max_epochs": 0, **params}).fit(tokens).optimizer_
+
+    assert all(group["fused"] for group in optimizer().param_groups)
+    # the caller's choice stands, and other optimizers get nothing they do not know
+    assert all(group["foreach"] and not group["fused"] for group in optimizer(optimizer__foreach=True).param_groups)
+    assert not optimizer(optimizer=torch.optim.SGD).defaults.get("fused")
+    # a fused step is the same update as the per-tensor loop
+    losses = [MaskedLMNet(MaskedLMModel, optimizer__fused=fused, random_state=0, **kwargs)
+              .fit(tokens).history[:, "train_loss"] for fused in (True, False)]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
+
+
 def test_weight_decay_only_on_matrices():
     from dnatok.nn import MxDNAMaskedLM, parameter_groups
 

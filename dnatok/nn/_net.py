@@ -354,6 +354,12 @@ class TrainingNet(NeuralNet):
     def initialize_optimizer(self, triggered_directly=None):
         """AdamW (or ``optimizer``) with weight decay on matrices only."""
         kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
+        if self.optimizer in (torch.optim.Adam, torch.optim.AdamW) and not {"fused", "foreach"} & set(kwargs):
+            # one kernel for all tensors instead of ~10 ops per tensor: on CPU the
+            # per-tensor loop cost 10 ms a step for MxDNA's 139 tensors, fused 2 ms
+            kwargs["fused"] = all(
+                p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in self.module_.parameters()
+            )
         self.optimizer_ = self.optimizer(parameter_groups(self.module_, self.weight_decay), **kwargs)
         return self
 
