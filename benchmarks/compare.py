@@ -26,9 +26,15 @@ restored). The test split is read only to score. Training sets larger than
 ``--max-train`` are subsampled (seeded). ``demo`` is the embedded synthetic task of
 ``dnatok demo`` with its train/test split.
 
-Each run stores its task's scores in ``compare_results.json`` beside this file and
-rewrites the "compare" section of RESULTS.md from all stored tasks, with the mean
-test MCC per pipeline.
+``--seeds 0,1,2`` repeats the task with each seed (the seed fixes the training
+subsample, the initialisation and the batch order of every pipeline alike): one seed
+moves a neural pipeline's test MCC by a few hundredths, as much as the differences
+between the best pipelines, so compare means over seeds.
+
+Each run stores its task's scores per seed in ``compare_results.json`` beside this
+file and rewrites the "compare" section of RESULTS.md from all stored runs: per task
+the mean test MCC over the stored seeds (each seed's MCC beside it), and per
+pipeline the mean of those over the GUE tasks.
 """
 
 import argparse
@@ -132,15 +138,28 @@ def run(task, names, budget, max_train, seed, pretrain_fraction, split="test"):
     return {"n_train": len(X_train), "n_test": len(X_test), "results": results}
 
 
+def seed_runs(entry):
+    """``{seed: {pipeline: result}}`` of one task; stores written before seeds were kept hold seed 0."""
+    return entry["seeds"] if "seeds" in entry else {"0": entry["results"]}
+
+
 def report(store, budget, pretrain_fraction):
     tasks = list(store)
+    runs = {task: seed_runs(store[task]) for task in tasks}
+
+    def results(task, name):  # (seed, result) of every stored seed that ran this pipeline
+        return [(seed, run[name]) for seed, run in sorted(runs[task].items(), key=lambda kv: int(kv[0]))
+                if name in run]
+
     lines = [
         f"Every pipeline with the same wall-time budget of {budget:g} s of training on 2 CPU cores "
         f"(MxDNA: {budget * pretrain_fraction:g} s masked-LM pretraining of the tokenizer on the training "
-        f"sequences + {budget * (1 - pretrain_fraction):g} s fine-tuning), default sizes, seed 0, early "
-        f"stopping (patience 3) on 10% of the training sequences. Test MCC (accuracy in brackets); the "
-        f"test split is only scored. One run per task (`python benchmarks/compare.py --task TASK`, "
-        f"the columns' tasks in order); scores are stored in `benchmarks/compare_results.json`.",
+        f"sequences + {budget * (1 - pretrain_fraction):g} s fine-tuning), default sizes, early stopping "
+        f"(patience 3) on 10% of the training sequences. Test MCC, mean over the seeds run, each seed's "
+        f"MCC in brackets (seeds in the order given under the table); the seed fixes the training "
+        f"subsample, the initialisation and the batch order of every pipeline alike. The test split is "
+        f"only scored. `python benchmarks/compare.py --task TASK --seeds 0,1,2`, one task at a time; "
+        f"scores are stored in `benchmarks/compare_results.json`.",
         "",
         "| pipeline | " + " | ".join(f"{t} ({store[t]['n_train']:,} train)" for t in tasks) + " | mean MCC (GUE tasks) |",
         "| --- | " + " | ".join("---:" for _ in tasks) + " | ---: |",
@@ -148,27 +167,42 @@ def report(store, budget, pretrain_fraction):
     for name in PIPELINES:
         cells, gue = [], []
         for task in tasks:
-            result = store[task]["results"].get(name)
-            cells.append("" if result is None else f"{result['mcc']:.3f} ({result['accuracy']:.3f})")
-            if result is not None and task != "demo":
-                gue.append(result["mcc"])
+            mccs = [result["mcc"] for _, result in results(task, name)]
+            if not mccs:
+                cells.append("")
+                continue
+            each = f" ({' '.join(f'{m:.3f}' for m in mccs)})" if len(mccs) > 1 else ""
+            cells.append(f"{np.mean(mccs):.3f}{each}")
+            if task != "demo":
+                gue.append(np.mean(mccs))
         mean = f"{np.mean(gue):.3f}" if gue else ""
         lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + f" | {mean} |")
-    lines += ["", "Fit seconds (wall time, tokenizer included) / epochs run:", ""]
+    lines += ["", "Seeds per task: " + "; ".join(
+        f"{task} {', '.join(sorted(runs[task], key=int))}" for task in tasks) + ".", ""]
+    lines += ["Mean test accuracy over the seeds:", ""]
+    lines.append("| pipeline | " + " | ".join(tasks) + " |")
+    lines.append("| --- | " + " | ".join("---:" for _ in tasks) + " |")
+    for name in PIPELINES:
+        cells = [f"{np.mean([r['accuracy'] for _, r in results(task, name)]):.3f}" if results(task, name) else ""
+                 for task in tasks]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Fit seconds (wall time, tokenizer included) / epochs run, per seed:", ""]
     lines.append("| pipeline | " + " | ".join(tasks) + " |")
     lines.append("| --- | " + " | ".join("---:" for _ in tasks) + " |")
     for name in PIPELINES:
         cells = []
         for task in tasks:
-            result = store[task]["results"].get(name)
-            if result is None:
-                cells.append("")
-                continue
-            epochs = "" if result["epochs"] is None else f" / {result['epochs']}"
-            if name == "mxdna":
-                epochs += f" (+{result['pretrain_epochs']} pretraining; {result['nucleotides_per_token']:.2f} nt/token)"
-            cells.append(f"{result['fit_seconds']:.0f}{epochs}")
+            each = []
+            for _, result in results(task, name):
+                text = f"{result['fit_seconds']:.0f}"
+                if result["epochs"] is not None:
+                    text += f" / {result['epochs']}"
+                if name == "mxdna":
+                    text += f" (+{result['pretrain_epochs']}; {result['nucleotides_per_token']:.2f} nt/token)"
+                each.append(text)
+            cells.append(", ".join(each))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "MxDNA: (+pretraining epochs; mean nucleotides per learnt token on 500 test sequences)."]
     write_section("compare", "## Pipelines compared on GUE\n\n" + "\n".join(lines))
 
 
@@ -179,7 +213,7 @@ def main(argv=None):
     parser.add_argument("--pipelines", default=",".join(PIPELINES))
     parser.add_argument("--budget", type=float, default=300.0)
     parser.add_argument("--max-train", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds, each a full run of the task")
     parser.add_argument("--mxdna-pretrain-fraction", type=float, default=0.2)
     parser.add_argument("--split", choices=("test", "dev"), default="test",
                         help="score on the GUE dev split while developing (implies --no-store)")
@@ -191,15 +225,19 @@ def main(argv=None):
     if args.task is None:
         parser.error("--task is required (or --report-only)")
     torch.set_num_threads(2)
-    outcome = run(args.task, args.pipelines.split(","), args.budget, args.max_train, args.seed,
-                  args.mxdna_pretrain_fraction, args.split)
-    if args.no_store or args.split == "dev":
-        return
-    store = json.loads(STORE.read_text()) if STORE.exists() else {}
-    store[args.task] = {**store.get(args.task, {}), **outcome,
-                        "results": {**store.get(args.task, {}).get("results", {}), **outcome["results"]}}
-    STORE.write_text(json.dumps(store, indent=1))
-    report(store, args.budget, args.mxdna_pretrain_fraction)
+    for seed in (int(seed) for seed in args.seeds.split(",")):
+        outcome = run(args.task, args.pipelines.split(","), args.budget, args.max_train, seed,
+                      args.mxdna_pretrain_fraction, args.split)
+        if args.no_store or args.split == "dev":
+            continue
+        # read and write per seed, so that an interrupted run keeps the seeds it finished
+        store = json.loads(STORE.read_text()) if STORE.exists() else {}
+        entry = store.get(args.task, {})
+        runs = seed_runs(entry) if entry else {}
+        runs[str(seed)] = {**runs.get(str(seed), {}), **outcome["results"]}
+        store[args.task] = {"n_train": outcome["n_train"], "n_test": outcome["n_test"], "seeds": runs}
+        STORE.write_text(json.dumps(store, indent=1))
+        report(store, args.budget, args.mxdna_pretrain_fraction)
 
 
 if __name__ == "__main__":
