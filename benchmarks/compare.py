@@ -38,6 +38,7 @@ pipeline the mean of those over the GUE tasks.
 """
 
 import argparse
+import datetime
 import json
 import sys
 import time
@@ -126,6 +127,7 @@ def run(task, names, budget, max_train, seed, pretrain_fraction, split="test"):
             "accuracy": float(accuracy_score(y_test, predicted)),
             "fit_seconds": fit_seconds,
             "predicted_positive": float(np.mean(predicted == np.max(y_train))),
+            "date": datetime.date.today().isoformat(),
             **training_summary(model[-1]),
         }
         if name == "mxdna":
@@ -133,7 +135,7 @@ def run(task, names, budget, max_train, seed, pretrain_fraction, split="test"):
             results[name]["nucleotides_per_token"] = float(stats["nucleotides_per_token"])
             results[name]["pretrain_epochs"] = len(model[0].history_)
         print(f"  {name:12s} MCC {results[name]['mcc']:.3f}  accuracy {results[name]['accuracy']:.3f}  "
-              f"fit {fit_seconds:.0f} s  {json.dumps({k: v for k, v in results[name].items() if k not in ('mcc', 'accuracy')})}",
+              f"fit {fit_seconds:.0f} s  {json.dumps({k: v for k, v in results[name].items() if k not in ('mcc', 'accuracy', 'date')})}",
               flush=True)
     return {"n_train": len(X_train), "n_test": len(X_test), "results": results}
 
@@ -179,6 +181,11 @@ def report(store, budget, pretrain_fraction):
         lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + f" | {mean} |")
     lines += ["", "Seeds per task: " + "; ".join(
         f"{task} {', '.join(sorted(runs[task], key=int))}" for task in tasks) + ".", ""]
+    # scores are kept across runs, so say when each pipeline's were measured
+    dates = {name: sorted({result.get("date", "undated") for task in tasks for _, result in results(task, name)})
+             for name in PIPELINES}
+    lines += ["Run on: " + "; ".join(f"{name} {', '.join(dates[name])}" for name in PIPELINES if dates[name])
+              + " (undated: before 2026-12-06, when dates began to be stored).", ""]
     lines += ["Mean test accuracy over the seeds:", ""]
     lines.append("| pipeline | " + " | ".join(tasks) + " |")
     lines.append("| --- | " + " | ".join("---:" for _ in tasks) + " |")
