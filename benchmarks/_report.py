@@ -9,6 +9,7 @@ import datetime
 import os
 import platform
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,22 @@ def best_time(function, repeats=5, warmup=1):
         function()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def median_times(ways, step, repeats=10):
+    """Median seconds of ``step(way)`` for each way, the ways interleaved, after one warm-up round.
+
+    Interleaving lets every way see the same machine state (caches, clock, other
+    load), so their ratio holds up better than that of two separate timings.
+    """
+    times = {name: [] for name in ways}
+    for repeat in range(repeats + 1):
+        for name, way in ways.items():
+            start = time.perf_counter()
+            step(way)
+            if repeat:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def machine():

@@ -15,9 +15,7 @@ run, median of 10 steps, at the GUE task lengths and at 512 nt.
 Rewrites the "mxdna-assembly" section of RESULTS.md.
 """
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 # benchmarks/tokenizers.py would shadow the HF `tokenizers` package: take this
@@ -27,7 +25,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(H
 
 import torch  # noqa: E402
 
-from benchmarks._report import write_section  # noqa: E402
+from benchmarks._report import median_times, write_section  # noqa: E402
 from dnatok import MxDNATokenizer  # noqa: E402
 from dnatok.nn import LearntTokenization  # noqa: E402
 
@@ -56,14 +54,8 @@ def step_times(length, batch=32, repeats=10):
     with torch.no_grad():
         difference = (at_tokens(tokenization, x, mask, special) - whole_grid(tokenization, x, mask, special)).abs().max()
     tokenization.train()
-    times = {name: [] for name in ways}
-    for repeat in range(repeats + 1):
-        for name, way in ways.items():
-            start = time.perf_counter()
-            way(tokenization, x, mask, special).square().mean().backward()
-            if repeat:  # the first round warms up
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}, float(difference)
+    times = median_times(ways, lambda way: way(tokenization, x, mask, special).square().mean().backward(), repeats)
+    return times, float(difference)
 
 
 def main():

@@ -20,9 +20,7 @@ one run, median of 10 steps, 2 torch threads, MxDNATokenizer's default size:
 Rewrites the "mxdna-experts" section of RESULTS.md.
 """
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 # benchmarks/tokenizers.py would shadow the HF `tokenizers` package: take this
@@ -33,7 +31,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(H
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from benchmarks._report import write_section  # noqa: E402
+from benchmarks._report import median_times, write_section  # noqa: E402
+from benchmarks.mxdna import default_size  # noqa: E402
 from dnatok import MxDNATokenizer  # noqa: E402
 from dnatok.nn import LearntTokenization, MxDNAClassificationModel  # noqa: E402
 from dnatok.nn._mxdna_selection import select_basic_units  # noqa: E402
@@ -69,18 +68,6 @@ def current_mixture(tokenization, h, covering_expert, probabilities):
     return tokenization.mix_experts(h, covering_expert, probabilities)
 
 
-def median_times(ways, step, repeats=10):
-    """Median seconds of ``step(way)`` for each way, interleaved, after one warm-up round."""
-    times = {name: [] for name in ways}
-    for repeat in range(repeats + 1):
-        for name, way in ways.items():
-            start = time.perf_counter()
-            step(way)
-            if repeat:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def mixture_row(length, batch=32):
     tokenizer = MxDNATokenizer()
     torch.manual_seed(0)
@@ -108,12 +95,8 @@ def mixture_row(length, batch=32):
 
 
 def optimizer_row():
-    tokenizer = MxDNATokenizer()
     torch.manual_seed(0)
-    module = MxDNAClassificationModel(
-        n_classes=2, d_model=tokenizer.d_model, n_heads=tokenizer.n_heads, n_experts=tokenizer.n_experts,
-        n_nucleotide_layers=tokenizer.n_nucleotide_layers, n_token_layers=tokenizer.n_token_layers,
-    )
+    module = MxDNAClassificationModel(n_classes=2, **default_size())
     parameters = [p for p in module.parameters() if p.requires_grad]
     for p in parameters:
         p.grad = torch.randn_like(p) * 1e-3
