@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import HasMethods
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from dnatok.nn import PretrainedEncoder, TrainingNet, load_pretrained, save_pretrained
+from dnatok.nn import PretrainedEncoder, TrainingNet, flushing_subnormals, load_pretrained, save_pretrained
 
 __all__ = ["SequenceNet", "starts_with_cls"]
 
@@ -182,8 +182,9 @@ class SequenceNet(TransformerMixin, TrainingNet):
         self.module_.eval()
         outputs = []
         device = self._torch_device()
-        with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                                             enabled=bool(self.mixed_precision)):
+        with torch.no_grad(), flushing_subnormals(), torch.autocast(
+            device_type=device.type, dtype=torch.bfloat16, enabled=bool(self.mixed_precision)
+        ):
             for batch in self.get_iterator(self.get_dataset(X), training=False):
                 Xi = to_tensor(unpack_data(batch)[0], device=device)
                 outputs.append(self.module_.embed(**Xi).float().cpu())

@@ -9,6 +9,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
+from skorch.callbacks import Callback
 
 from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, genome_windows, read_fasta
 from dnatok.datasets import make_motif_classification
@@ -316,6 +317,35 @@ def test_mixed_precision_runs():
     model = SequenceClassifier(max_epochs=1, mixed_precision=True, **TINY).fit(KmerTokenizer(k=3).transform(X[:64]), Y[:64])
     assert np.isfinite(model.predict_proba(KmerTokenizer(k=3).transform(X[:4]))).all()
 
+
+
+def _subnormals_flushed():
+    return float(torch.tensor([1e-39]) * 2) == 0.0
+
+
+class _RecordFlushing(Callback):
+    def initialize(self):
+        self.seen_ = []
+        return self
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        self.seen_.append((training, _subnormals_flushed()))
+
+
+@pytest.mark.skipif(not torch.set_flush_denormal(False), reason="this CPU cannot flush subnormals")
+def test_subnormals_are_flushed_while_training_and_predicting_only():
+    # subnormal activations slow x86 arithmetic many-fold as a model grows confident
+    record = _RecordFlushing()
+    tokens = KmerTokenizer(k=3).transform(X[:64])
+    model = SequenceClassifier(max_epochs=2, early_stopping=2, callbacks=[record], **TINY).fit(tokens, Y[:64])
+    assert {training for training, _ in record.seen_} == {True, False}  # training and validation
+    assert all(flushed for _, flushed in record.seen_)
+    assert not _subnormals_flushed()  # the caller's arithmetic is left IEEE
+    inside = []
+    model.module_.register_forward_hook(lambda *_: inside.append(_subnormals_flushed()))
+    model.predict_proba(tokens)
+    model.transform(tokens)
+    assert inside and all(inside) and not _subnormals_flushed()
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_training_and_prediction():

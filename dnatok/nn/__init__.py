@@ -11,7 +11,15 @@ from ._heads import ClassificationHead, MaskedLMHead, pool
 from ._masking import IGNORE_INDEX, mask_tokens, warmup_cosine
 from ._pretrained import PretrainedEncoder, load_pretrained, save_pretrained
 from ._callbacks import TimeBudget, WarmupCosineLR
-from ._net import MaskedLMNet, MaskedLMTraining, TrainingNet, masked_lm_loss, parameter_groups, seeded
+from ._net import (
+    MaskedLMNet,
+    MaskedLMTraining,
+    TrainingNet,
+    flushing_subnormals,
+    masked_lm_loss,
+    parameter_groups,
+    seeded,
+)
 from ._stem import ConvolutionStem
 from ._dnabert2 import (
     DNABERT2ClassificationModel,
@@ -94,6 +102,7 @@ __all__ = [
     "read_weights",
     "rotary_cos_sin",
     "save_pretrained",
+    "flushing_subnormals",
     "seeded",
     "select_basic_units",
     "tie_break_key",
