@@ -318,7 +318,6 @@ def test_mixed_precision_runs():
     assert np.isfinite(model.predict_proba(KmerTokenizer(k=3).transform(X[:4]))).all()
 
 
-
 def _subnormals_flushed():
     return float(torch.tensor([1e-39]) * 2) == 0.0
 
@@ -334,7 +333,7 @@ class _RecordFlushing(Callback):
 
 @pytest.mark.skipif(not torch.set_flush_denormal(False), reason="this CPU cannot flush subnormals")
 def test_subnormals_are_flushed_while_training_and_predicting_only():
-    # subnormal activations slow x86 arithmetic many-fold as a model grows confident
+    # subnormal gradients slow x86 arithmetic many-fold as a model trains
     record = _RecordFlushing()
     tokens = KmerTokenizer(k=3).transform(X[:64])
     model = SequenceClassifier(max_epochs=2, early_stopping=2, callbacks=[record], **TINY).fit(tokens, Y[:64])

@@ -45,9 +45,9 @@ __all__ = [
     "MaskedLMNet",
     "MaskedLMTraining",
     "TrainingNet",
+    "flushing_subnormals",
     "masked_lm_loss",
     "parameter_groups",
-    "flushing_subnormals",
     "seeded",
 ]
 
