@@ -237,10 +237,18 @@ def test_a_fit_killed_at_any_moment_resumes_to_the_same_model(tmp_path, seed):
     assert reference.wait(timeout=300) == 0, reference.stderr.read()[-2000:]
     checkpoint = tmp_path / "ckpt"
     killed = _run_fit(checkpoint, tmp_path / "killed.npy")
-    while not (checkpoint / "checkpoint.pt").exists():  # some epochs done, then a random moment
-        assert killed.poll() is None, killed.stderr.read()[-2000:]
-        time.sleep(0.01)
-    time.sleep(random.Random(seed).uniform(0.0, 1.5))
+    saved = checkpoint / "checkpoint.pt"
+
+    def next_save(after):  # the time the checkpoint is next rewritten (once per epoch)
+        while not saved.exists() or saved.stat().st_mtime_ns == after:
+            assert killed.poll() is None, killed.stderr.read()[-2000:]
+            time.sleep(0.005)
+        return saved.stat().st_mtime_ns
+
+    first = next_save(None)
+    epoch_seconds = (next_save(first) - first) / 1e9
+    # patience 3 means at least 4 epochs: 2 done, so a moment within 1.5 epochs is mid-fit
+    time.sleep(random.Random(seed).uniform(0.0, 1.5) * epoch_seconds)
     killed.send_signal(signal.SIGKILL)
     assert killed.wait() == -signal.SIGKILL  # killed while training, not after
     resumed = _run_fit(checkpoint, tmp_path / "resumed.npy")
