@@ -48,6 +48,9 @@ class BaseTokenizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     }
     # whether transform needs fit first (False for fixed vocabularies)
     _requires_fit = False
+    #: the model family whose network holds this tokenizer's units (MxDNA's), which
+    #: only that family's estimators can read; None for rule-based tokenizers
+    network_family = None
 
     # -- fitting ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from ._base import BaseTokenizer
+from ._hub import pretrained_folder
 from ._sequences import normalize_sequences
 from ._tokenized import TokenizedSequences
 
@@ -122,8 +123,6 @@ class BPETokenizer(BaseTokenizer):
                 "id), not both."
             )
         if self.pretrained is not None:
-            from ._hub import pretrained_folder
-
             tokenizer_file = pretrained_folder(self.pretrained, weights=False) / "tokenizer.json"
             if not tokenizer_file.is_file():
                 raise FileNotFoundError(

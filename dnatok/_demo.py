@@ -1,4 +1,8 @@
-"""The demo behind ``python -m dnatok demo``: tokenize, train, score, explain."""
+"""The torch-free part of ``dnatok demo``: its data, split, and k-mer baseline.
+
+The demo itself (MxDNA) and the command line are in ``estimators``, which dnatok
+never imports.
+"""
 
 from pathlib import Path
 
@@ -13,7 +17,7 @@ from ._kmer import KmerTokenizer
 from ._tables import read_sequence_csv
 from .datasets import make_motif_classification
 
-__all__ = ["load_demo_data", "run_demo", "split_demo_data"]
+__all__ = ["kmer_baseline", "load_demo_data", "split_demo_data"]
 
 _FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".fas"}
 
@@ -71,36 +75,29 @@ def split_demo_data(paths, test_size, random_state):
     return (*train_test_split(X, y, test_size=test_size, random_state=random_state, stratify=y), description)
 
 
-def run_demo(paths=(), *, k=6, test_size=0.25, random_state=0):
-    """Fit a k-mer counts + logistic regression pipeline and describe the result.
+def kmer_baseline(X_train, X_test, y_train, y_test, *, k=6):
+    """Fit k-mer counts + logistic regression, the baseline of ``dnatok demo``.
+
+    Parameters
+    ----------
+    X_train, X_test, y_train, y_test
+        The demo's split (:func:`split_demo_data`).
+    k : int, default=6
+        k-mer length.
 
     Returns
     -------
-    report : str
+    lines : list of str
+        The model, example tokens, test accuracy and Matthews correlation.
     """
-    X_train, X_test, y_train, y_test, description = split_demo_data(paths, test_size, random_state)
     tokenizer = KmerTokenizer(k=k, output="counts", handle_unknown="unk")
-    model = make_pipeline(tokenizer, LogisticRegression(max_iter=2000, C=0.5))
-    model.fit(X_train, y_train)
-    predicted = model.predict(X_test)
-
-    lines = [
-        f"data: {description}",
-        f"train / test: {len(X_train)} / {len(X_test)} sequences",
+    predicted = make_pipeline(tokenizer, LogisticRegression(max_iter=2000, C=0.5)).fit(X_train, y_train).predict(X_test)
+    return [
         f"model: KmerTokenizer(k={k}, output='counts') + LogisticRegression",
         f"example tokens: {' '.join(KmerTokenizer(k=k, stride=k).tokenize(X_test[0][:5 * k]))} ...",
         f"test accuracy: {accuracy_score(y_test, predicted):.3f}",
         f"test Matthews correlation: {matthews_corrcoef(y_test, predicted):.3f}",
     ]
-    names = tokenizer.get_feature_names_out()
-    weights = model[-1].coef_
-    classes = model[-1].classes_
-    # binary: one weight row, positive towards classes[1]
-    rows = [(classes[1], weights[0]), (classes[0], -weights[0])] if len(classes) == 2 else zip(classes, weights)
-    for label, row in rows:
-        top = names[np.argsort(row)[::-1][:5]]
-        lines.append(f"k-mers that most indicate class {label}: {' '.join(top)}")
-    return "\n".join(lines)
 
 
 def _is_fasta(path):

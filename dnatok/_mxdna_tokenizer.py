@@ -1,28 +1,42 @@
 """MxDNATokenizer: a tokenization learned by gradient descent (MxDNA, NeurIPS 2024).
 
-``fit`` pretrains an MxDNA masked-language model on the sequences (or loads one);
-the learned tokenization lives in its network. ``transform`` returns the
-single-nucleotide ids of the tokenizer contract, and with them the fitted
+``fit`` pretrains an MxDNA masked-language model on the sequences with its
+``pretrainer`` (the one masked-LM trainer, :class:`dnatok.training.MaskedLMPretrainer`),
+or loads one; the learned tokenization lives in its network. ``transform`` returns
+the single-nucleotide ids of the tokenizer contract, and with them the fitted
 tokenizer, so that ``MxDNAClassifier`` downstream starts from (a copy of) the
 pretrained network and fine-tunes all of it, tokenization included.
+
+It is the top of ``dnatok``: above the torch modules and the training loop, which
+is why ``import dnatok`` loads it only when it is first used.
 """
 
 import os
-from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import clone
 
+from ._bpe import BPETokenizer
 from ._char import CharTokenizer
 from ._sequences import check_sequences, encode_bases
-from .nn import MaskedLMNet, MxDNAMaskedLM, PretrainedEncoder, load_pretrained, save_pretrained
+from .nn import MxDNAMaskedLM, PretrainedWeights, family_of, load_pretrained, save_pretrained
+from .training import MaskedLMPretrainer
 
 __all__ = ["MxDNATokenizer"]
 
-_ARCHITECTURE = "mxdna"
-_STRUCTURAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
+_MXDNA = family_of(MxDNAMaskedLM)
+# sequences of one length tokenized together when the units are read
+_INFERENCE_BATCH = 32
+
+
+def default_pretrainer():
+    """MxDNA masked-LM pretraining at small CPU sizes (the paper's sizes are
+    ``module__d_model=512, module__n_heads=16, module__n_nucleotide_layers=4,
+    module__n_token_layers=16``): d_model 128, 4 heads, 1 nucleotide layer, 2 token
+    layers, 10 experts; the training controls are :class:`MaskedLMPretrainer`'s."""
+    return MaskedLMPretrainer(module=MxDNAMaskedLM, module__n_token_layers=2)
 
 
 class MxDNATokenizer(CharTokenizer):
@@ -45,58 +59,33 @@ class MxDNATokenizer(CharTokenizer):
 
     Parameters
     ----------
-    d_model, n_heads, n_nucleotide_layers, n_token_layers, n_experts : int
-        Sizes of the network (paper: 512, 16, 4, 16, 10); small CPU defaults
-        128, 4, 1, 2, 10.
-    conv_kernel_size : int, default=9
-        Width of the convolution on the nucleotide embeddings (0: none, the paper's
-        architecture). See ``dnatok.nn.ConvolutionStem`` for why it is on.
-    expert_gain : float, default=1.0
-        Factor on the experts' router-weighted output; 1.0 is the paper's mixture,
-        ``n_experts`` lets an undecided router pass the experts at full strength.
-        See ``dnatok.nn.MxDNAEncoder``.
-    max_epochs : int, default=10
-        Pretraining passes over the sequences.
-    max_time : float or None, default=None
-        Stop pretraining after this many seconds.
-    batch_size : int, default=32
-    lr : float, default=1e-3
-        Peak learning rate of AdamW (warm-up then cosine decay).
-    warmup_fraction : float, default=0.1
-    aux_loss_weight : float, default=0.01
-        Weight of the load-balancing loss.
-    early_stopping : int or None, default=None
-        Patience in epochs on a held-out ``validation_fraction`` of the sequences.
-    validation_fraction : float, default=0.1
-    checkpoint_dir : str, path-like or None, default=None
-        Save the pretraining after every epoch; a later fit resumes from it.
-    device : str, default="cpu"
-    mixed_precision : bool, default=False
-        bf16 autocast.
-    verbose : int, default=0
-        1 shows a progress bar.
-    random_state : int, RandomState instance or None, default=None
+    pretrainer : MaskedLMPretrainer or None, default=None
+        The (unfitted) estimator that pretrains the network; ``fit`` trains a clone
+        of it. None is :func:`default_pretrainer`: an MxDNA masked LM at small CPU
+        sizes, with :class:`MaskedLMPretrainer`'s defaults (10 epochs, AdamW at
+        1e-3 with warm-up and cosine decay, load-balancing weight 0.01). Every
+        control of the one training loop is there, and reachable from a pipeline
+        or a grid: ``MxDNATokenizer(pretrainer=MaskedLMPretrainer(module=MxDNAMaskedLM,
+        max_time=60, random_state=0))``, or ``set_params(pretrainer__max_epochs=3,
+        pretrainer__module__d_model=64)`` (which makes the default explicit first),
+        or ``"mxdnatokenizer__pretrainer__max_epochs": [2, 5]`` in a grid.
     pretrained : str, path-like or None, default=None
-        A folder written by :meth:`save_pretrained`: ``fit`` loads it instead of
-        training.
+        A folder written by :meth:`save_pretrained` or a released MxDNA checkpoint:
+        ``fit`` loads it instead of training.
     max_length, truncation, output, handle_unknown
         As :class:`CharTokenizer` (lengths in nucleotides). The network accepts
         every width this tokenizer produces.
     add_special_tokens : bool, default=True
         Must stay True with ``output="ids"``: MxDNA reads ``[CLS] x [SEP]``.
 
-    Pretraining runs through skorch (``dnatok.nn.MaskedLMNet``), the loop every
-    dnatok estimator uses, with its controls: epochs, time budget, checkpoints,
-    early stopping, progress bar, device, bf16 and ``random_state``.
-
     Attributes
     ----------
     model_ : dnatok.nn.MxDNAMaskedLM
         The pretrained network (eval mode, on ``device``).
     history_ : skorch History
-        Pretraining per epoch: ``train_loss`` (masked-LM + weighted balancing),
-        ``train_aux_loss``, ``valid_loss`` with early stopping, ``dur`` (empty when
-        loaded).
+        The pretrainer's history per epoch: ``train_loss`` (masked-LM + weighted
+        balancing), ``train_aux_loss``, ``valid_loss`` with early stopping, ``dur``
+        (empty when loaded).
     units_ : ndarray of str or None
         With ``output="counts"``, the units seen when tokenizing the fit sequences:
         the counts output's columns (None otherwise, saving an inference pass).
@@ -105,9 +94,12 @@ class MxDNATokenizer(CharTokenizer):
     --------
     >>> from dnatok import MxDNATokenizer
     >>> from dnatok.datasets import make_motif_classification
+    >>> from dnatok.nn import MxDNAMaskedLM
+    >>> from dnatok.training import MaskedLMPretrainer
     >>> X, _ = make_motif_classification(64, length=40, random_state=0)
-    >>> tokenizer = MxDNATokenizer(d_model=16, n_heads=2, n_token_layers=1, max_epochs=1,
-    ...                            random_state=0).fit(X)
+    >>> pretrainer = MaskedLMPretrainer(module=MxDNAMaskedLM, module__d_model=16, module__n_heads=2,
+    ...                                 module__n_token_layers=1, max_epochs=1, random_state=0)
+    >>> tokenizer = MxDNATokenizer(pretrainer=pretrainer).fit(X)
     >>> units = tokenizer.tokenize(X[0])
     >>> "".join(units) == X[0]
     True
@@ -115,54 +107,16 @@ class MxDNATokenizer(CharTokenizer):
 
     _parameter_constraints = {
         **CharTokenizer._parameter_constraints,
-        "d_model": [Interval(Integral, 2, None, closed="left")],
-        "n_heads": [Interval(Integral, 1, None, closed="left")],
-        "n_nucleotide_layers": [Interval(Integral, 0, None, closed="left")],
-        "n_token_layers": [Interval(Integral, 0, None, closed="left")],
-        "n_experts": [Interval(Integral, 1, None, closed="left")],
-        "conv_kernel_size": [Interval(Integral, 0, None, closed="left")],
-        "expert_gain": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "max_time": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
-        "aux_loss_weight": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "checkpoint_dir": [str, os.PathLike, None],
-        "device": [str],
-        "mixed_precision": ["boolean"],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
+        "pretrainer": [MaskedLMPretrainer, None],
         "pretrained": [str, os.PathLike, None],
-        "output": [StrOptions({"ids", "counts"})],
     }
     _requires_fit = True
+    network_family = _MXDNA.name
 
     def __init__(
         self,
         *,
-        d_model=128,
-        n_heads=4,
-        n_nucleotide_layers=1,
-        n_token_layers=2,
-        n_experts=10,
-        conv_kernel_size=9,
-        expert_gain=1.0,
-        max_epochs=10,
-        max_time=None,
-        batch_size=32,
-        lr=1e-3,
-        warmup_fraction=0.1,
-        aux_loss_weight=0.01,
-        early_stopping=None,
-        validation_fraction=0.1,
-        checkpoint_dir=None,
-        device="cpu",
-        mixed_precision=False,
-        verbose=0,
-        random_state=None,
+        pretrainer=None,
         pretrained=None,
         max_length=None,
         truncation=True,
@@ -174,27 +128,23 @@ class MxDNATokenizer(CharTokenizer):
             max_length=max_length, truncation=truncation, add_special_tokens=add_special_tokens,
             output=output, handle_unknown=handle_unknown,
         )
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.n_nucleotide_layers = n_nucleotide_layers
-        self.n_token_layers = n_token_layers
-        self.n_experts = n_experts
-        self.conv_kernel_size = conv_kernel_size
-        self.expert_gain = expert_gain
-        self.max_epochs = max_epochs
-        self.max_time = max_time
-        self.batch_size = batch_size
-        self.lr = lr
-        self.warmup_fraction = warmup_fraction
-        self.aux_loss_weight = aux_loss_weight
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.checkpoint_dir = checkpoint_dir
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.verbose = verbose
-        self.random_state = random_state
+        self.pretrainer = pretrainer
         self.pretrained = pretrained
+
+    def get_params(self, deep=True):
+        """Parameters; with ``deep``, the pretrainer's as ``pretrainer__*`` (the default
+        pretrainer's when ``pretrainer`` is None, so a grid or a seed can reach them)."""
+        params = super().get_params(deep=deep)
+        if deep and self.pretrainer is None:
+            params.update({f"pretrainer__{k}": v for k, v in default_pretrainer().get_params(deep=True).items()})
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``pretrainer__*`` with ``pretrainer=None`` sets them on an
+        explicit :func:`default_pretrainer`."""
+        if self.pretrainer is None and "pretrainer" not in params and any(k.startswith("pretrainer__") for k in params):
+            self.pretrainer = default_pretrainer()
+        return super().set_params(**params)
 
     # -- fitting ---------------------------------------------------------------------
 
@@ -206,40 +156,31 @@ class MxDNATokenizer(CharTokenizer):
                 "add_special_tokens=True, or use output='counts'."
             )
         tokens = self._chars().transform(sequences)
+        pretrainer = default_pretrainer() if self.pretrainer is None else clone(self.pretrainer)
+        if not issubclass(pretrainer._module_class(), MxDNAMaskedLM):
+            raise ValueError(
+                f"MxDNATokenizer's pretrainer trains {pretrainer._module_class().__name__}, not an MxDNA "
+                f"masked LM; use MaskedLMPretrainer(module=MxDNAMaskedLM, ...)."
+            )
+        # the network runs where the pretrainer trains it, also when it is loaded
+        self.device_ = pretrainer._torch_device()
         if self.pretrained is not None:
-            model, self.history_ = self._load(tokens), []
+            model, self.history_ = self._load(), []
         else:
-            net = self._pretraining_net().fit(tokens)
-            model, self.history_ = net.module_, net.history
-        self.model_ = model.to(self.device).eval()
+            pretrainer.fit(tokens)
+            model, self.history_ = pretrainer.module_, pretrainer.history
+        self.model_ = model.to(self.device_).eval()
         self.n_sequences_fit_ = len(sequences)
         self.units_ = None
         if self.output == "counts":  # one inference pass over the data, only when needed
             units = [unit for row in self._units(sequences)[0] for unit in row]
             self.units_ = np.unique(np.asarray(units, dtype=str))
 
-    def _pretraining_net(self):
-        """The skorch masked-LM net that pretrains this tokenizer's MxDNA network."""
-        return MaskedLMNet(
-            MxDNAMaskedLM,
-            module__d_model=self.d_model, module__n_heads=self.n_heads,
-            module__n_nucleotide_layers=self.n_nucleotide_layers, module__n_token_layers=self.n_token_layers,
-            module__n_experts=self.n_experts, module__conv_kernel_size=self.conv_kernel_size,
-            module__expert_gain=self.expert_gain,
-            # every width this tokenizer produces is accepted: the network has no length limit
-            module__max_length=None,
-            max_epochs=self.max_epochs, max_time=self.max_time, batch_size=self.batch_size, lr=self.lr,
-            warmup_fraction=self.warmup_fraction, aux_loss_weight=self.aux_loss_weight,
-            early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
-            checkpoint_dir=self.checkpoint_dir, device=self.device, mixed_precision=self.mixed_precision,
-            verbose=self.verbose, random_state=self.random_state,
-        )
-
-    def _load(self, tokens):
+    def _load(self):
         pretrained = load_pretrained(self.pretrained)
-        if pretrained.architecture != _ARCHITECTURE:
+        if pretrained.family != _MXDNA.name:
             raise ValueError(
-                f"{self.pretrained} holds a {pretrained.architecture!r} model, not an MxDNA one."
+                f"{self.pretrained} holds a {pretrained.family!r} model, not an MxDNA one."
             )
         model = MxDNAMaskedLM(**pretrained.config)
         model.encoder.load_state_dict(pretrained.state_dict)
@@ -260,7 +201,7 @@ class MxDNATokenizer(CharTokenizer):
         """
         encode_bases(sequences, self.handle_unknown)  # bad characters named by their index in X
         chars = CharTokenizer(handle_unknown=self.handle_unknown)
-        batch_size = batch_size or self.batch_size
+        batch_size = batch_size or _INFERENCE_BATCH
         letters = np.array(list("NNNNNATCG"))  # id -> letter; specials never inside a unit
         units, experts = [None] * len(sequences), [None] * len(sequences)
         lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
@@ -270,7 +211,7 @@ class MxDNATokenizer(CharTokenizer):
             for first in range(0, len(group), batch_size):
                 rows = group[first:first + batch_size]
                 # equal lengths: tokenized together they need no padding at all
-                batch_ids = torch.as_tensor(chars.transform([sequences[i] for i in rows])["input_ids"]).to(self.device)
+                batch_ids = torch.as_tensor(chars.transform([sequences[i] for i in rows])["input_ids"]).to(self.device_)
                 out = self.model_.encoder.tokenize(batch_ids, torch.ones_like(batch_ids, dtype=torch.bool))
                 centre = out.unit_centre.cpu().numpy()
                 expert = out.unit_expert.cpu().numpy()
@@ -382,8 +323,6 @@ class MxDNATokenizer(CharTokenizer):
         """
         import matplotlib.pyplot as plt
 
-        from ._bpe import BPETokenizer
-
         sequences = check_sequences(X)
         ours = self.tokenization_stats(sequences)["unit_length_distribution"]
         bpe = bpe if bpe is not None else BPETokenizer(vocab_size=4096).fit(sequences)
@@ -404,11 +343,11 @@ class MxDNATokenizer(CharTokenizer):
     # -- hand-off and saving -----------------------------------------------------------
 
     def get_pretrained(self):
-        """The fitted network (encoder of the MLM model) as a PretrainedEncoder."""
+        """The fitted network (encoder of the MLM model) as :class:`dnatok.nn.PretrainedWeights`."""
         self._check_ready()
         config = dict(self.model_.encoder_config)
         state = {k: v.detach().cpu().clone() for k, v in self.model_.encoder.state_dict().items()}
-        return PretrainedEncoder(_ARCHITECTURE, config, state, type(self).__name__, self.get_vocab_fingerprint())
+        return PretrainedWeights(_MXDNA.name, config, state, type(self).__name__, self.get_vocab_fingerprint())
 
     def save_pretrained(self, path):
         """Save the whole pretrained MLM network (config.json + weights) to a folder.

@@ -17,7 +17,9 @@ class TokenizedSequences(dict):
     - ``tokenizer_name`` and ``vocab_fingerprint``, to check at predict time that
       the same vocabulary is used as at fit time;
     - ``tokenizer``, the fitted tokenizer itself, for anything else: a tokenizer
-      whose state is a trained network (MxDNA) hands that network over this way.
+      whose state is a trained network (MxDNA) hands that network over this way,
+      and ``network_family`` names that network's model family (None for
+      rule-based tokenizers).
 
     Slicing a batch (as skorch does) returns a plain dict of the sliced arrays;
     the metadata stays on the full object.
@@ -51,6 +53,7 @@ class TokenizedSequences(dict):
         self.mask_token_id = specials["mask"]
         self.tokenizer_name = type(tokenizer).__name__
         self.vocab_fingerprint = tokenizer.get_vocab_fingerprint()
+        self.network_family = tokenizer.network_family
 
     @property
     def n_sequences(self):

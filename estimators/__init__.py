@@ -8,13 +8,12 @@ The estimators size themselves from the tokenizer's output, so the same line wor
 for every tokenization.
 """
 
-from dnatok.nn import TimeBudget, WarmupCosineLR
+from dnatok.training import MaskedLMPretrainer, SequenceNet, TimeBudget, WarmupCosineLR
 
-from ._base import SequenceNet
 from ._classifier import SequenceClassifier
 from ._dnabert2 import DNABERT2, DNABERT2Classifier, DNABERT2Embedder, DNABERT2Pretrainer, DNABERT2Regressor
 from ._mxdna import MxDNAClassifier, MxDNARegressor
-from ._pretrainer import MaskedLMPretrainer
+from ._recipes import PipelineRecipe, get_recipe, recipe_names, register_recipe
 from ._regressor import SequenceRegressor
 
 __all__ = [
@@ -26,9 +25,13 @@ __all__ = [
     "MaskedLMPretrainer",
     "MxDNAClassifier",
     "MxDNARegressor",
+    "PipelineRecipe",
     "SequenceClassifier",
     "SequenceNet",
     "SequenceRegressor",
     "TimeBudget",
     "WarmupCosineLR",
+    "get_recipe",
+    "recipe_names",
+    "register_recipe",
 ]

@@ -6,7 +6,9 @@ from sklearn.metrics import accuracy_score, matthews_corrcoef
 from sklearn.pipeline import make_pipeline
 
 from dnatok import MxDNATokenizer
-from dnatok._demo import run_demo as run_kmer_demo, split_demo_data
+from dnatok._demo import kmer_baseline, split_demo_data
+from dnatok.nn import MxDNAMaskedLM
+from dnatok.training import MaskedLMPretrainer
 
 from ._mxdna import MxDNAClassifier
 
@@ -23,8 +25,13 @@ def run_mxdna_demo(paths=(), *, pretrain_epochs=2, finetune_epochs=20, test_size
     X_train, X_test, y_train, y_test, description = split_demo_data(paths, test_size, random_state)
     start = time.perf_counter()
     model = make_pipeline(
-        MxDNATokenizer(d_model=64, n_heads=4, n_token_layers=2, max_epochs=pretrain_epochs,
-                       handle_unknown="unk", device=device, random_state=random_state),
+        MxDNATokenizer(
+            pretrainer=MaskedLMPretrainer(
+                module=MxDNAMaskedLM, module__d_model=64, module__n_heads=4, module__n_token_layers=2,
+                max_epochs=pretrain_epochs, device=device, random_state=random_state,
+            ),
+            handle_unknown="unk",
+        ),
         MxDNAClassifier(max_epochs=finetune_epochs, lr=2e-3, device=device, random_state=random_state),
     )
     model.fit(X_train, y_train)
@@ -45,5 +52,5 @@ def run_mxdna_demo(paths=(), *, pretrain_epochs=2, finetune_epochs=20, test_size
     ]
     lines += [f"  {' '.join(tokenizer.tokenize(sequence[:40]))}" for sequence in X_test[:3]]
     lines += ["", "for comparison, k-mer counts + logistic regression:"]
-    lines += ["  " + line for line in run_kmer_demo(paths, random_state=random_state).splitlines()[2:6]]
+    lines += ["  " + line for line in kmer_baseline(X_train, X_test, y_train, y_test)]
     return "\n".join(lines)

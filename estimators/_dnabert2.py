@@ -11,10 +11,9 @@ where ``DNABERT2 = "zhihan1996/DNABERT-2-117M"`` (downloaded once; needs
 """
 
 from dnatok.nn import DNABERT2ClassificationModel, DNABERT2MaskedLM, DNABERT2Model, DNABERT2RegressionModel
+from dnatok.training import MaskedLMPretrainer, SequenceNet
 
-from ._base import SequenceNet
 from ._classifier import SequenceClassifier
-from ._pretrainer import MaskedLMPretrainer
 from ._regressor import SequenceRegressor
 
 __all__ = ["DNABERT2", "DNABERT2Classifier", "DNABERT2Embedder", "DNABERT2Pretrainer", "DNABERT2Regressor"]
@@ -24,9 +23,7 @@ DNABERT2 = "zhihan1996/DNABERT-2-117M"
 
 
 class _DNABERT2Mixin:
-    """Default to the released weights; the model family is DNABERT-2."""
-
-    _architecture = "dnabert2"
+    """Default to the released weights (the model family, DNABERT-2, comes with the module)."""
 
     # the weights come first: DNABERT2Classifier("path/to/folder") reads as it should;
     # lr 3e-5 is the paper's fine-tuning rate (1e-3 would undo a 117M-parameter pretraining)

@@ -1,51 +1,25 @@
-"""``dnatok gue``: one model family on GUE tasks, beside the published models.
+"""``dnatok gue``: one named pipeline on GUE tasks, beside the published models.
 
-The models are the pipelines of ``benchmarks/compare.py``, each neural one limited
-to ``max_time`` seconds of training per task. ``kmer-logreg`` chooses k on each
-task's dev split.
+The pipelines are the registered recipes (:mod:`estimators._recipes`), the same
+that ``benchmarks/compare.py`` runs, each neural one limited to ``max_time``
+seconds of training per task; a recipe's ``param_grid`` (``kmer-logreg``: k) is
+chosen on each task's dev split.
 """
 
 import csv
 import math
 from pathlib import Path
 
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+import numpy as np
+from tqdm.auto import tqdm
 
-__all__ = ["GUE_MODELS", "gue_model", "run_gue", "write_gue_chart"]
+from dnatok import evaluate_gue
+from dnatok.datasets import GUE_TASKS
+from dnatok.datasets._gue import gue_folder
 
-#: the ``--model`` choices
-GUE_MODELS = ("kmer-logreg", "kmer-transformer", "bpe-transformer", "char-transformer", "mxdna")
-_KMER_GRID = {"kmertokenizer__k": [3, 4, 5, 6]}
-# the share of an MxDNA budget spent pretraining the tokenizer (as benchmarks/compare.py)
-_MXDNA_PRETRAIN_SHARE = 0.2
+from ._recipes import get_recipe
 
-
-def gue_model(name, max_time=300.0, device="cpu"):
-    """(pipeline, param grid chosen on dev or None) for a ``--model`` name."""
-    from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer
-
-    from ._classifier import SequenceClassifier
-    from ._mxdna import MxDNAClassifier
-
-    neural = dict(max_epochs=100, early_stopping=3, device=device)
-    if name == "kmer-logreg":
-        return make_pipeline(KmerTokenizer(output="counts"), LogisticRegression(max_iter=2000, C=0.5)), _KMER_GRID
-    if name == "kmer-transformer":
-        return make_pipeline(KmerTokenizer(k=6), SequenceClassifier(max_time=max_time, **neural)), None
-    if name == "bpe-transformer":
-        return make_pipeline(BPETokenizer(), SequenceClassifier(max_time=max_time, **neural)), None
-    if name == "char-transformer":
-        return make_pipeline(CharTokenizer(), SequenceClassifier(max_time=max_time, **neural)), None
-    if name == "mxdna":
-        from dnatok import MxDNATokenizer
-
-        pretrain = max_time * _MXDNA_PRETRAIN_SHARE
-        return make_pipeline(
-            MxDNATokenizer(max_time=pretrain, max_epochs=100, device=device),
-            MxDNAClassifier(max_time=max_time - pretrain, **neural),
-        ), None
-    raise ValueError(f"Unknown model {name!r}; choose from {', '.join(GUE_MODELS)}.")
+__all__ = ["run_gue", "write_gue_chart"]
 
 
 _COLUMNS = ("task", "mcc", "accuracy", "f1", "DNABERT-2", "minus_DNABERT-2", "NT-2500M-multi",
@@ -70,13 +44,8 @@ def run_gue(model="kmer-logreg", tasks=None, *, max_time=300.0, data=None, data_
         As :func:`dnatok.evaluate_gue`.
     csv_path, png_path : pathlib.Path (png_path None without matplotlib)
     """
-    from tqdm.auto import tqdm
-
-    from dnatok import evaluate_gue
-    from dnatok.datasets import GUE_TASKS
-    from dnatok.datasets._gue import gue_folder
-
-    pipeline, grid = gue_model(model, max_time, device)
+    recipe = get_recipe(model)
+    pipeline, grid = recipe.build(max_time, device), recipe.param_grid
     root = gue_folder(data_home=data_home, archive=data)
     tasks = [t for t in GUE_TASKS if (root / t).is_dir()] if tasks is None else list(tasks)
     unknown = [t for t in tasks if t not in GUE_TASKS]
@@ -116,7 +85,6 @@ def write_gue_chart(rows, path, label):
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    import numpy as np
 
     tasks = [row["task"] for row in rows]
     # each task on the metric the paper reports for it (virus/covid: F1)

@@ -1,70 +1,34 @@
 """MxDNAClassifier and MxDNARegressor: fine-tune a pretrained MxDNA network."""
 
-from dnatok import CharTokenizer
+from sklearn.pipeline import make_pipeline
+
+from dnatok import MxDNATokenizer
 from dnatok.nn import MxDNAClassificationModel
 
-from ._base import starts_with_cls
 from ._classifier import SequenceClassifier
+from ._recipes import NEURAL, PipelineRecipe, register_recipe
 from ._regressor import SequenceRegressor
 
 __all__ = ["MxDNAClassifier", "MxDNARegressor"]
 
-_NUCLEOTIDES = CharTokenizer().get_vocab_fingerprint()
+#: the share of a recipe's budget spent pretraining the tokenizer on the task
+MXDNA_PRETRAIN_SHARE = 0.2
 
 
 class _MxDNAMixin:
-    """Start from the tokenizer's network; MxDNA reads single nucleotides only.
+    """Start from the tokenizer's network by default.
 
     The network arrives with the tokenized sequences (``X.tokenizer``) and is copied
     into ``module_`` when the module is built; it is never stored again here, so a
     fitted pipeline holds the pretrained weights once (in the tokenizer) and the
-    fine-tuned ones once (in ``module_``).
+    fine-tuned ones once (in ``module_``). What MxDNA reads (single nucleotides,
+    [CLS] first) its model family checks.
     """
 
     _default_module = MxDNAClassificationModel
-    _architecture = "mxdna"
 
     def __init__(self, module=None, *, pretrained="tokenizer", **kwargs):
         super().__init__(module, pretrained=pretrained, **kwargs)
-
-    def fit(self, X, y=None, **fit_params):
-        try:
-            return super().fit(X, y, **fit_params)
-        finally:
-            self.__dict__.pop("pretrained_tokenizer_", None)  # used while building, never kept
-
-    def _remember_vocabulary(self, X):
-        name = type(self).__name__
-        if X.vocab_fingerprint != _NUCLEOTIDES:
-            raise ValueError(
-                f"{name} reads single nucleotides, but got {X.tokenizer_name} output. Put an "
-                f"MxDNATokenizer first (or a CharTokenizer, with pretrained=None)."
-            )
-        if not starts_with_cls(X):
-            raise ValueError(
-                f"{name} reads [CLS] x1 .. xL [SEP], but the {X.tokenizer_name} output has no "
-                f"[CLS] first; tokenize with add_special_tokens=True."
-            )
-        if self._pretrained_from_tokenizer():
-            if not hasattr(X.tokenizer, "get_pretrained"):
-                raise ValueError(
-                    f"{name}(pretrained='tokenizer') starts from the network of the "
-                    f"MxDNATokenizer before it, but got {X.tokenizer_name} output. Put an "
-                    f"MxDNATokenizer first, or pass pretrained=None to train from scratch on "
-                    f"single-nucleotide ids."
-                )
-            self.pretrained_tokenizer_ = X.tokenizer
-        super()._remember_vocabulary(X)
-
-    def _pretrained_source(self):
-        if self._pretrained_from_tokenizer():
-            if "pretrained_tokenizer_" not in self.__dict__:
-                raise ValueError(
-                    f"{type(self).__name__}(pretrained='tokenizer') takes its network from the "
-                    f"MxDNATokenizer output given to fit; call fit with it."
-                )
-            return self.pretrained_tokenizer_
-        return self.pretrained
 
 
 class MxDNAClassifier(_MxDNAMixin, SequenceClassifier):
@@ -101,3 +65,15 @@ class MxDNARegressor(_MxDNAMixin, SequenceRegressor):
 
     def _module_size_kwargs(self):
         return {"n_classes": self.n_outputs_}  # the MxDNA head has n_classes outputs
+
+
+def _mxdna_pipeline(max_time, device):
+    """Pretrain the tokenizer on the task for a fifth of the budget, fine-tune for the rest."""
+    pretrain = max_time * MXDNA_PRETRAIN_SHARE
+    tokenizer = MxDNATokenizer().set_params(
+        pretrainer__max_time=pretrain, pretrainer__max_epochs=NEURAL["max_epochs"], pretrainer__device=device)
+    return make_pipeline(tokenizer, MxDNAClassifier(max_time=max_time - pretrain, device=device, **NEURAL))
+
+
+register_recipe(PipelineRecipe(
+    "mxdna", "MxDNATokenizer (pretrained on the task for 20% of the budget) + MxDNAClassifier", _mxdna_pipeline))

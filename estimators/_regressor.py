@@ -5,8 +5,7 @@ import torch
 from sklearn.base import RegressorMixin
 
 from dnatok.nn import SequenceRegressionModel
-
-from ._base import SequenceNet
+from dnatok.training import SequenceNet
 
 __all__ = ["SequenceRegressor"]
 

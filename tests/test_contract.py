@@ -18,6 +18,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, MxDNATokenizer, TokenizedSequences
 from dnatok.datasets import make_motif_classification
+from dnatok.nn import MxDNAMaskedLM
+from dnatok.training import MaskedLMPretrainer
 
 X_FIT, _ = make_motif_classification(60, length=40, random_state=0)
 X_OTHER, _ = make_motif_classification(30, length=25, random_state=1)
@@ -30,8 +32,10 @@ CASES = {
     "char": (lambda: CharTokenizer(), {"max_length": 0}),
     "bpe": (lambda: BPETokenizer(vocab_size=40), {"vocab_size": 3}),
     "mxdna": (
-        lambda: MxDNATokenizer(d_model=8, n_heads=2, n_token_layers=1, n_experts=3, max_epochs=1, random_state=0),
-        {"n_experts": 0},
+        lambda: MxDNATokenizer(pretrainer=MaskedLMPretrainer(
+            MxDNAMaskedLM, module__d_model=8, module__n_heads=2, module__n_token_layers=1, module__n_experts=3,
+            max_epochs=1, random_state=0)),
+        {"pretrainer": "MaskedLMPretrainer()"},
     ),
 }
 OUTPUTS = ["ids", "counts"]
@@ -57,16 +61,24 @@ def assert_same_output(a, b):
 
 def test_init_only_stores_parameters(case):
     estimator = make(case)
-    assert set(vars(estimator)) == set(estimator.get_params())
+    assert set(vars(estimator)) == set(estimator.get_params(deep=False))
+
+
+def comparable(params):
+    """Parameters with nested estimators (which clone copies) replaced by their own parameters."""
+    return {key: (type(value), comparable(value.get_params(deep=False)))
+            if hasattr(value, "get_params") and not isinstance(value, type) else value
+            for key, value in params.items()}
 
 
 def test_clone_and_params_round_trip(case):
     estimator = make(case)
     params = estimator.get_params()
     twin = clone(estimator)
-    assert twin is not estimator and twin.get_params() == params
-    assert type(estimator)(**params).get_params() == params
-    assert estimator.set_params(**params) is estimator
+    assert twin is not estimator and comparable(twin.get_params()) == comparable(params)
+    rebuilt = type(estimator)(**estimator.get_params(deep=False))
+    assert comparable(rebuilt.get_params()) == comparable(params)
+    assert estimator.set_params(**estimator.get_params(deep=False)) is estimator
 
 
 def test_bad_parameter_value_is_named(case):
@@ -311,6 +323,10 @@ def test_estimator_bad_parameter_value_is_named(estimator_case):
         factory().set_params(early_stopping=0).fit(T["fit"], y)
     with pytest.raises(ValueError, match=rf"^The 'weight_decay' parameter of {name} must be a float in the range \[0\.0, inf\)\. Got -0\.1 instead\.$"):
         factory().set_params(weight_decay=-0.1).fit(T["fit"], y)
+    # a folder given where the module class belongs (the first positional argument)
+    with pytest.raises(ValueError, match=rf"^The 'module' parameter of {name} must be an instance of 'type' or None\. "
+                                         rf"Got PosixPath\('folder'\) instead\.$"):
+        factory().set_params(module=Path("folder")).fit(T["fit"], y)
 
 
 def test_estimator_fit_returns_self_and_not_fitted_error(estimator_case):

@@ -324,6 +324,7 @@ print(len(X))
 """
 
 
+@pytest.mark.slow
 def test_two_processes_fetching_one_dataset_both_succeed(server, data_home):
     import subprocess
     import sys

@@ -19,7 +19,9 @@ TOKENIZERS = {
     "kmer": lambda: KmerTokenizer(k=3),
     "char": lambda: CharTokenizer(),
     "bpe": lambda: BPETokenizer(vocab_size=20),
-    "mxdna": lambda: MxDNATokenizer(d_model=8, n_heads=2, n_token_layers=1, n_experts=3, max_epochs=0, random_state=0),
+    "mxdna": lambda: MxDNATokenizer().set_params(
+        pretrainer__module__d_model=8, pretrainer__module__n_heads=2, pretrainer__module__n_token_layers=1,
+        pretrainer__module__n_experts=3, pretrainer__max_epochs=0, pretrainer__random_state=0),
 }
 FITTED = {}
 # the openings of every message dnatok raises for bad input

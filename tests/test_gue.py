@@ -38,6 +38,7 @@ def test_evaluate_gue_scores_each_task_beside_the_published_models(gue):
         assert row["NT-2500M-multi"] == published[row["task"]]["NT-2500M-multi"]
 
 
+@pytest.mark.slow
 def test_evaluate_gue_is_reproducible_and_parallel(gue):
     from estimators import SequenceClassifier
 
@@ -64,6 +65,7 @@ def test_evaluate_gue_reports_a_failing_task_and_goes_on(gue, tmp_path):
         evaluate_gue(kmer_logreg(), ["prom/prom_core_tata"], archive=partial, param_grid={"kmertokenizer__k": 3})
 
 
+@pytest.mark.slow
 def test_dnatok_gue_command(gue, tmp_path, capsys):
     from estimators.__main__ import main
 
@@ -83,6 +85,7 @@ def test_dnatok_gue_command(gue, tmp_path, capsys):
     assert (output / "gue_kmer-logreg.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_dnatok_gue_command_with_a_neural_model_and_a_time_budget(gue, tmp_path, capsys):
     from estimators.__main__ import main
 

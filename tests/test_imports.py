@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_tokenizers_without_torch():
     code = (
         "import sys\n"

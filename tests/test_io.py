@@ -18,11 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dnatok import _windows
-from dnatok._fasta import read_fasta, write_fasta
-from dnatok._sequences import reverse_complement
-from dnatok._tables import read_sequence_csv
-from dnatok._windows import genome_windows
+from dnatok import _windows, genome_windows, read_fasta, read_sequence_csv, reverse_complement, write_fasta
 
 MULTI_LINE_FASTA = (
     ">chr1 first record\n"

@@ -8,15 +8,23 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, MxDNATokenizer
 from dnatok.datasets import make_motif_classification
+from dnatok.nn import MxDNAMaskedLM
 from estimators import MaskedLMPretrainer, MxDNAClassifier, MxDNARegressor, SequenceClassifier
 
-SMALL = dict(d_model=16, n_heads=2, n_nucleotide_layers=1, n_token_layers=1, n_experts=4, batch_size=16, random_state=0)
+SMALL = dict(module__d_model=16, module__n_heads=2, module__n_nucleotide_layers=1, module__n_token_layers=1,
+             module__n_experts=4, batch_size=16, random_state=0)
 X, Y = make_motif_classification(96, length=40, random_state=0)
+
+
+def small_tokenizer(max_epochs=1, tokenizer=None, **pretraining):
+    """A tiny MxDNATokenizer: ``pretraining`` goes to its pretrainer, ``tokenizer`` (a dict) to itself."""
+    pretrainer = MaskedLMPretrainer(MxDNAMaskedLM, max_epochs=max_epochs, **{**SMALL, **pretraining})
+    return MxDNATokenizer(pretrainer=pretrainer, **(tokenizer or {}))
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    return MxDNATokenizer(max_epochs=1, **SMALL).fit(X)
+    return small_tokenizer().fit(X)
 
 
 def test_units_tile_each_sequence_and_are_deterministic(fitted):
@@ -27,12 +35,14 @@ def test_units_tile_each_sequence_and_are_deterministic(fitted):
         assert fitted.tokenize(sequence) == units  # no jitter at inference
 
 
+@pytest.mark.slow
 def test_units_do_not_depend_on_the_batch():
     """A sequence's units alone equal its units beside 400 others (padding never enters)."""
     rng = np.random.default_rng(0)
     sequences = ["".join(rng.choice(list("ACGT"), rng.integers(20, 120))) for _ in range(400)]
     sequences.append("".join(rng.choice(list("ACGT"), 400)))
-    tokenizer = MxDNATokenizer(max_epochs=0, random_state=0, output="counts").fit(sequences)
+    tokenizer = MxDNATokenizer(output="counts").set_params(pretrainer__max_epochs=0, pretrainer__random_state=0)
+    tokenizer.fit(sequences)
     together = tokenizer.transform(sequences)
     for i, sequence in enumerate(sequences):
         assert (together[i] != tokenizer.transform([sequence])).nnz == 0, i
@@ -47,7 +57,7 @@ def test_units_and_counts_cover_whole_sequences_whatever_max_length():
     """max_length and truncation shape the ids handed to a model, not the units (as k-mer counts)."""
     X = make_motif_classification(20, length=70, random_state=0)[0]
     for truncation in (True, False):
-        tokenizer = MxDNATokenizer(**SMALL, max_epochs=0, max_length=20, truncation=truncation).fit(["ACGT"])
+        tokenizer = small_tokenizer(0, tokenizer=dict(max_length=20, truncation=truncation)).fit(["ACGT"])
         units = tokenizer.tokenize(X[0])
         assert "".join(units) == X[0]
         counts = tokenizer.set_params(output="counts").fit(["ACGT"]).transform(X[:1])
@@ -59,12 +69,12 @@ def test_transform_hands_over_nucleotide_ids_and_the_network(fitted):
     np.testing.assert_array_equal(Xt["input_ids"], CharTokenizer().transform(X[:5])["input_ids"])
     assert Xt.tokenizer is fitted and Xt.vocab_size == 9
     pretrained = fitted.get_pretrained()
-    assert pretrained.architecture == "mxdna"
+    assert pretrained.family == "mxdna"
     assert set(pretrained.state_dict) == set(fitted.model_.encoder.state_dict())
 
 
 def test_counts_of_learned_units(fitted):
-    counter = MxDNATokenizer(output="counts", max_epochs=1, **SMALL).fit(X)
+    counter = small_tokenizer(tokenizer=dict(output="counts")).fit(X)
     counts = counter.transform(X[:4])
     names = counter.get_feature_names_out()
     assert counts.shape == (4, len(names)) and names[0] == "[UNK]"
@@ -89,7 +99,7 @@ def test_statistics_and_the_figure(fitted, tmp_path):
 
 def test_save_and_load_round_trip(fitted, tmp_path):
     fitted.save_pretrained(tmp_path / "mxdna")
-    loaded = MxDNATokenizer(pretrained=tmp_path / "mxdna", **{**SMALL, "d_model": 999}).fit(X[:2])
+    loaded = small_tokenizer(module__d_model=999, tokenizer=dict(pretrained=tmp_path / "mxdna")).fit(X[:2])
     assert loaded.history_ == []
     assert loaded.tokenize(X[3]) == fitted.tokenize(X[3])
     for name, value in fitted.model_.state_dict().items():
@@ -116,17 +126,15 @@ def test_pipeline_fine_tunes_a_copy_of_the_tokenizer_network(fitted):
 
 
 def test_unfitted_tokenizer_in_a_pipeline_and_grid_search(tmp_path, monkeypatch):
-    import dnatok._mxdna_tokenizer as module
-
     pretraining_runs = []
-    original_fit = module.MaskedLMNet.fit
-    monkeypatch.setattr(module.MaskedLMNet, "fit", lambda net, *a, **k: pretraining_runs.append(1) or original_fit(net, *a, **k))
+    original_fit = MaskedLMPretrainer.fit
+    monkeypatch.setattr(MaskedLMPretrainer, "fit", lambda net, *a, **k: pretraining_runs.append(1) or original_fit(net, *a, **k))
     pipeline = Pipeline(
-        [("mxdnatokenizer", MxDNATokenizer(max_epochs=1, **SMALL)), ("mxdnaclassifier", MxDNAClassifier(max_epochs=1, batch_size=16, random_state=0))],
+        [("mxdnatokenizer", small_tokenizer()), ("mxdnaclassifier", MxDNAClassifier(max_epochs=1, batch_size=16, random_state=0))],
         memory=str(tmp_path),
     )
     search = GridSearchCV(
-        pipeline, {"mxdnatokenizer__n_experts": [2, 4], "mxdnaclassifier__lr": [1e-3, 3e-3]}, cv=2
+        pipeline, {"mxdnatokenizer__pretrainer__module__n_experts": [2, 4], "mxdnaclassifier__lr": [1e-3, 3e-3]}, cv=2
     )
     search.fit(X, Y)
     assert len(search.cv_results_["params"]) == 4
@@ -134,13 +142,35 @@ def test_unfitted_tokenizer_in_a_pipeline_and_grid_search(tmp_path, monkeypatch)
     assert len(pretraining_runs) == 5
     assert search.predict(X[:3]).shape == (3,)
     best = search.best_estimator_
-    assert best[-1].module_.encoder.tokenization.n_experts == search.best_params_["mxdnatokenizer__n_experts"]
+    assert best[-1].module_.encoder.tokenization.n_experts == search.best_params_["mxdnatokenizer__pretrainer__module__n_experts"]
+
+
+def test_a_grid_over_the_default_pretrainers_controls():
+    """pretrainer=None still exposes every pretraining control to set_params and grids."""
+    tokenizer = MxDNATokenizer()
+    assert tokenizer.get_params()["pretrainer__max_epochs"] == 10
+    assert tokenizer.get_params()["pretrainer__module__n_token_layers"] == 2
+    model = make_pipeline(tokenizer, MxDNAClassifier(max_epochs=1, random_state=0))
+    model.set_params(mxdnatokenizer__pretrainer__module__d_model=16, mxdnatokenizer__pretrainer__module__n_heads=2)
+    assert MxDNATokenizer().pretrainer is None and model[0].pretrainer.module__d_model == 16
+    search = GridSearchCV(model, {"mxdnatokenizer__pretrainer__max_epochs": [0, 1],
+                                  "mxdnaclassifier__lr": [1e-3, 3e-3]}, cv=2).fit(X, Y)
+    epochs = [len(search.best_estimator_[0].history_)]
+    assert epochs == [search.best_params_["mxdnatokenizer__pretrainer__max_epochs"]]
+
+
+def test_the_pretrainer_must_train_an_mxdna_masked_lm():
+    with pytest.raises(ValueError, match=r"^MxDNATokenizer's pretrainer trains MaskedLMModel, not an MxDNA masked LM"):
+        MxDNATokenizer(pretrainer=MaskedLMPretrainer(max_epochs=0)).fit(X[:4])
+    with pytest.raises(ValueError, match=r"'pretrainer' parameter of MxDNATokenizer must be"):
+        MxDNATokenizer(pretrainer=SequenceClassifier()).fit(X[:4])
 
 
 def test_regressor_and_guards(fitted):
     regressor = MxDNARegressor(max_epochs=1, random_state=0).fit(fitted.transform(X), np.linspace(0, 1, len(X)))
     assert regressor.predict(fitted.transform(X[:3])).shape == (3,)
-    with pytest.raises(ValueError, match=r"starts from the network of the MxDNATokenizer before it, but got CharTokenizer output"):
+    with pytest.raises(ValueError, match=r"^MxDNAClassifier\(pretrained='tokenizer'\) starts from the network of the "
+                                         r"tokenizer before it, but CharTokenizer has none"):
         MxDNAClassifier(max_epochs=0).fit(CharTokenizer().transform(X), Y)
     scratch = MxDNAClassifier(pretrained=None, max_epochs=1, module__d_model=16, module__n_heads=2,
                               module__n_token_layers=1, module__n_experts=3, random_state=0)
@@ -152,11 +182,10 @@ def test_masked_lm_loss_falls_on_real_genome_windows(shared_data):
 
     records = read_fasta(shared_data / "genomes" / "yeast_S288C_chrI_chrII.fa.gz")
     windows = genome_windows(records, length=96, stride=2000, max_n_fraction=0.0, uppercase=True)[:320]
-    tokenizer = MxDNATokenizer(max_epochs=6, lr=3e-3, batch_size=32, d_model=32, n_heads=2,
-                               n_token_layers=1, n_experts=4, random_state=0).fit(windows)
+    tokenizer = small_tokenizer(6, lr=3e-3, batch_size=32, module__d_model=32).fit(windows)
     history = tokenizer.history_
     # the masked-LM part of the loss: the total minus the weighted balancing loss
-    losses = [e["train_loss"] - tokenizer.aux_loss_weight * e["train_aux_loss"] for e in history]
+    losses = [e["train_loss"] - tokenizer.pretrainer.aux_loss_weight * e["train_aux_loss"] for e in history]
     assert losses[-1] < losses[0] - 0.02  # from ln(9) towards the base entropy (~1.37)
     assert losses[-1] < 1.45
 
@@ -166,7 +195,7 @@ def test_masked_lm_loss_falls_on_real_genome_windows(shared_data):
 
 def test_widths_the_tokenizer_produces_are_widths_the_model_accepts():
     long_X, long_y = make_motif_classification(8, length=1100, random_state=0)
-    model = make_pipeline(MxDNATokenizer(max_epochs=1, **{**SMALL, "batch_size": 4}),
+    model = make_pipeline(small_tokenizer(batch_size=4),
                           MxDNAClassifier(max_epochs=1, batch_size=4, random_state=0))
     assert model.fit(long_X, long_y).predict(long_X[:2]).shape == (2,)
     assert model[-1].module_.encoder.max_length is None  # no limit: rotary positions need no table
@@ -175,7 +204,7 @@ def test_widths_the_tokenizer_produces_are_widths_the_model_accepts():
 def test_special_tokens_cannot_be_dropped_for_mxdna():
     with pytest.raises(ValueError, match=r"^MxDNATokenizer\(add_special_tokens=False\) cannot hand ids to MxDNA: its "
                                          r"network reads \[CLS\] x1 \.\. xL \[SEP\]"):
-        MxDNATokenizer(add_special_tokens=False, max_epochs=1, **SMALL).fit(X)
+        small_tokenizer(tokenizer=dict(add_special_tokens=False)).fit(X)
     with pytest.raises(ValueError, match=r"MxDNAClassifier reads \[CLS\] x1 \.\. xL \[SEP\], but the CharTokenizer "
                                          r"output has no \[CLS\] first; tokenize with add_special_tokens=True\."):
         MxDNAClassifier(pretrained=None, max_epochs=0).fit(CharTokenizer(add_special_tokens=False).transform(X), Y)
@@ -203,21 +232,21 @@ def test_non_nucleotide_tokens_are_refused_by_mxdna(tokenizer):
 
 @pytest.mark.parametrize("estimator", [SequenceClassifier, MaskedLMPretrainer])
 def test_mxdna_tokens_are_refused_by_other_models(fitted, estimator):
-    with pytest.raises(ValueError, match=rf"^{estimator.__name__} got MxDNATokenizer output, but the learned MxDNA "
-                                         rf"units live in that tokenizer's network"):
+    with pytest.raises(ValueError, match=rf"^{estimator.__name__} got MxDNATokenizer output, but that tokenizer's "
+                                         rf"learned units live in its 'mxdna' network"):
         estimator(max_epochs=0).fit(fitted.transform(X), Y)
 
 
-def test_pretrained_tokenizer_is_only_for_mxdna_estimators():
-    with pytest.raises(ValueError, match=r"^pretrained='tokenizer' starts from an MxDNATokenizer's network and is for "
-                                         r"MxDNAClassifier and MxDNARegressor; SequenceClassifier takes"):
+def test_pretrained_tokenizer_needs_a_tokenizer_with_a_network():
+    with pytest.raises(ValueError, match=r"^SequenceClassifier\(pretrained='tokenizer'\) starts from the network of the "
+                                         r"tokenizer before it, but KmerTokenizer has none"):
         SequenceClassifier(pretrained="tokenizer", max_epochs=0).fit(KmerTokenizer(k=3).transform(X), Y)
 
 
 def test_a_fitted_pipeline_pickles_each_weight_once():
     import pickle
 
-    model = make_pipeline(MxDNATokenizer(max_epochs=1, **SMALL), MxDNAClassifier(max_epochs=1, random_state=0))
+    model = make_pipeline(small_tokenizer(), MxDNAClassifier(max_epochs=1, random_state=0))
     model.fit(X, Y)
     size = lambda obj: len(pickle.dumps(obj))  # noqa: E731
     copy_of_the_encoder = size(model[-1].module_.encoder.state_dict())
@@ -231,26 +260,27 @@ def test_a_fitted_pipeline_pickles_each_weight_once():
 
 
 def test_tokenizer_pretraining_has_the_training_controls(tmp_path):
-    once = MxDNATokenizer(max_epochs=2, checkpoint_dir=tmp_path / "ckpt", **SMALL).fit(X)
+    once = small_tokenizer(2, checkpoint_dir=tmp_path / "ckpt").fit(X)
     assert len(once.history_) == 2 and (tmp_path / "ckpt" / "checkpoint.pt").is_file()
     # a second fit with the same folder resumes: no epoch is left to run
-    resumed = MxDNATokenizer(max_epochs=2, checkpoint_dir=tmp_path / "ckpt", **SMALL).fit(X)
+    resumed = small_tokenizer(2, checkpoint_dir=tmp_path / "ckpt").fit(X)
     assert len(resumed.history_) == 2
     for name, value in once.model_.state_dict().items():
         assert torch.equal(resumed.model_.state_dict()[name], value), name
-    stopped = MxDNATokenizer(max_epochs=50, early_stopping=1, **SMALL).fit(X)
+    stopped = small_tokenizer(50, early_stopping=1).fit(X)
     assert len(stopped.history_) < 50 and "valid_loss" in stopped.history_[-1]
-    again = MxDNATokenizer(max_epochs=1, **SMALL).fit(X)
-    assert again.history_[:, "train_loss"] == MxDNATokenizer(max_epochs=1, **SMALL).fit(X).history_[:, "train_loss"]
+    again = small_tokenizer().fit(X)
+    assert again.history_[:, "train_loss"] == small_tokenizer().fit(X).history_[:, "train_loss"]
+    # controls the tokenizer never restated reach the pretraining too
+    clipped = small_tokenizer(weight_decay=0.0, gradient_clip_value=None, callbacks=[]).fit(X)
+    assert clipped.history_[:, "train_loss"] != again.history_[:, "train_loss"]
 
 
 def test_masked_lm_pretrainer_with_the_mxdna_module_starts_a_classifier():
-    from dnatok.nn import MxDNAMaskedLM
-
     tokens = CharTokenizer().transform(X)
     pretrainer = MaskedLMPretrainer(MxDNAMaskedLM, module__d_model=16, module__n_heads=2, module__n_token_layers=1,
                                     module__n_experts=3, max_epochs=1, random_state=0).fit(tokens)
-    assert pretrainer.get_pretrained().architecture == "mxdna"
+    assert pretrainer.get_pretrained().family == "mxdna"
     classifier = MxDNAClassifier(pretrained=pretrainer, max_epochs=0, random_state=0).fit(tokens, Y)
     for name, value in classifier.module_.encoder.state_dict().items():
         assert torch.equal(value, pretrainer.module_.encoder.state_dict()[name]), name
@@ -258,8 +288,6 @@ def test_masked_lm_pretrainer_with_the_mxdna_module_starts_a_classifier():
 
 def test_folders_saved_before_the_convolution_stem_still_load(fitted, tmp_path):
     import json
-
-    from dnatok.nn import MxDNAMaskedLM
 
     old = MxDNAMaskedLM(d_model=16, n_heads=2, n_token_layers=1, n_experts=4, conv_kernel_size=0)
     tokenizer = MxDNATokenizer(pretrained=None)
@@ -278,11 +306,11 @@ def test_folders_saved_before_the_convolution_stem_still_load(fitted, tmp_path):
 
 
 def test_expert_gain_reaches_the_network_and_is_validated():
-    paper = MxDNATokenizer(max_epochs=0, **SMALL).fit(X[:4])
+    paper = small_tokenizer(0).fit(X[:4])
     assert paper.model_.encoder.tokenization.expert_gain == 1.0  # the paper's mixture by default
-    full = MxDNATokenizer(max_epochs=0, expert_gain=4.0, **SMALL).fit(X[:4])
+    full = small_tokenizer(0, module__expert_gain=4.0).fit(X[:4])
     assert full.model_.encoder.tokenization.expert_gain == 4.0
     classifier = MxDNAClassifier(max_epochs=1, random_state=0).fit(full.transform(X[:16]), Y[:16])
     assert classifier.module_.encoder.tokenization.expert_gain == 4.0  # from the tokenizer, not a default
-    with pytest.raises(ValueError, match="'expert_gain' parameter of MxDNATokenizer must be"):
-        MxDNATokenizer(expert_gain=0.0).fit(X[:4])
+    with pytest.raises(ValueError, match=r"^expert_gain must be a number above 0"):
+        small_tokenizer(0, module__expert_gain=0.0).fit(X[:4])

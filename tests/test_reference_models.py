@@ -23,17 +23,10 @@ import torch
 import safetensors.torch as safetensors_torch
 
 from dnatok import BPETokenizer
-from dnatok.nn import (
-    DNABERT2ClassificationModel,
-    DNABERT2MaskedLM,
-    DNABERT2Model,
-    alibi_slopes,
-    load_dnabert2,
-    load_pretrained,
-    masked_lm_loss,
-    pool,
-)
-from dnatok.nn._official import dnabert2_encoder_config, map_dnabert2_keys
+from dnatok.nn import DNABERT2ClassificationModel, DNABERT2MaskedLM, DNABERT2Model, load_dnabert2, load_pretrained
+from dnatok.nn._dnabert2 import alibi_slopes, dnabert2_encoder_config, map_dnabert2_keys
+from dnatok.nn._heads import pool
+from dnatok.training._pretrainer import masked_lm_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -320,7 +313,7 @@ def test_dnabert2_folder_errors(dnabert2_folder, dnabert2_sequences, tmp_path):
     with pytest.raises(ValueError, match="builds a 'transformer' model, but the pretrained model is a 'dnabert2' one"):
         make_pipeline(tokenizer, SequenceClassifier(pretrained=dnabert2_folder, max_epochs=1)).fit(X, y)
     with pytest.raises(ValueError, match="MxDNAClassifier reads single nucleotides"):
-        make_pipeline(tokenizer, MxDNAClassifier(dnabert2_folder, max_epochs=1)).fit(X, y)
+        make_pipeline(tokenizer, MxDNAClassifier(pretrained=dnabert2_folder, max_epochs=1)).fit(X, y)
     with pytest.raises(ValueError, match=r"another vocabulary .* BPETokenizer\(pretrained=\.\.\.\) with the same folder"):
         make_pipeline(BPETokenizer(vocab_size=20), DNABERT2Classifier(dnabert2_folder, max_epochs=1)).fit(X, y)
     with pytest.raises(ValueError, match="Give tokenizer_file .* or pretrained .*, not both"):
@@ -394,10 +387,11 @@ from dnatok.nn import load_pretrained
 X = ["ACGTAGCATCGGATCTATCTATCGACACTTGG", "CGTGGTAATTGCAACTGCTCAGG"]
 tokens = BPETokenizer(pretrained="zhihan1996/DNABERT-2-117M").fit(X).transform(X)
 pretrained = load_pretrained("zhihan1996/DNABERT-2-117M")
-print(pretrained.architecture, pretrained.config["d_model"], tokens["input_ids"].shape[0])
+print(pretrained.family, pretrained.config["d_model"], tokens["input_ids"].shape[0])
 """
 
 
+@pytest.mark.slow
 def test_hub_id_downloads_once_then_works_offline(hub_server, dnabert2_folder, tmp_path):
     env = {**os.environ, "HF_ENDPOINT": hub_server, "HF_HOME": str(tmp_path / "hf"),
            "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONPATH": str(ROOT)}
@@ -423,6 +417,7 @@ def test_hub_id_downloads_once_then_works_offline(hub_server, dnabert2_folder, t
     assert offline.stdout.split("\n")[-2] == expected
 
 
+@pytest.mark.slow
 def test_hub_errors_are_clear(hub_server, tmp_path):
     env = {**os.environ, "HF_ENDPOINT": hub_server, "HF_HOME": str(tmp_path / "hf"),
            "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONPATH": str(ROOT)}
@@ -544,7 +539,8 @@ def test_mxdna_alone_sequences_match_exactly(mxdna):
 
 def test_mxdna_padded_batch_matches_with_official_padding(mxdna):
     """With the official padding effect switched on, every batched output matches."""
-    from dnatok.nn import MxDNAClassificationModel, MxDNAMaskedLM, mxdna_loss
+    from dnatok.nn import MxDNAClassificationModel, MxDNAMaskedLM
+    from dnatok.nn._mxdna import mxdna_loss
 
     inputs, outputs, pretrained = mxdna
     model = _mxdna_model(pretrained, MxDNAMaskedLM, official_padding=True)
@@ -590,7 +586,7 @@ def test_mxdna_padded_batch_matches_with_official_padding(mxdna):
 
 def test_mxdna_full_size_key_set_loads_exactly(mxdna_folder):
     from dnatok.nn import MxDNAClassificationModel, MxDNAMaskedLM
-    from dnatok.nn._official import MXDNA_UNUSED_KEYS, map_mxdna_keys, mxdna_encoder_config
+    from dnatok.nn._mxdna_family import MXDNA_UNUSED_KEYS, map_mxdna_keys, mxdna_encoder_config
 
     full = json.loads((mxdna_folder / "full_size_keys.json").read_text())
     config = mxdna_encoder_config(full["config"])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pytest
 from distributed import Client, LocalCluster
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -15,6 +16,7 @@ from dnatok.datasets import make_motif_classification
 from estimators import SequenceClassifier
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+pytestmark = pytest.mark.slow  # a Dask cluster of two processes, a script in a subprocess
 
 
 def test_grid_search_runs_on_a_dask_local_cluster():

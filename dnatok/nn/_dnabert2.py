@@ -8,17 +8,23 @@ against outputs of the authors' code): no position embeddings, a symmetric ALiBi
 bias ``-m_h |i - j|`` on the attention scores, exact-erf GELU in the gated
 feed-forward layer, LayerNorm after each residual, and 0.0 at padded positions.
 
-Module names are dnatok's; :func:`dnatok.nn.load_dnabert2` maps the hub's keys.
+Module names are dnatok's; :func:`load_dnabert2` maps the hub's keys, and the
+family is registered here (``DNABERT2_FAMILY``).
 """
 
+import json
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._bpe import _fingerprint, _load
 from ._encoder import init_weights
+from ._family import ModelFamily, register_family
 from ._heads import pool
+from ._weights import PretrainedWeights, check_state_dict, few, read_weights, rename_key
 
 __all__ = [
     "DNABERT2ClassificationModel",
@@ -26,7 +32,11 @@ __all__ = [
     "DNABERT2Model",
     "DNABERT2MaskedLM",
     "DNABERT2RegressionModel",
+    "DNABERT2_FAMILY",
     "alibi_slopes",
+    "dnabert2_encoder_config",
+    "load_dnabert2",
+    "map_dnabert2_keys",
 ]
 
 # the official code adds this to the scores of padded keys (not -inf): exp() of it
@@ -209,13 +219,6 @@ class DNABERT2Model(nn.Module):
     ``tanh(dense(h[CLS]))``. Other arguments are :class:`DNABERT2Encoder`'s.
     """
 
-    #: constructor arguments that come from the tokenizer's output
-    data_parameters = ("vocab_size", "pad_token_id")
-    #: the encoder family, saved with pretrained weights
-    architecture = "dnabert2"
-    #: head keys follow :func:`dnatok.nn.load_dnabert2`'s names for released heads
-    loads_pretrained_head = True
-
     def __init__(self, vocab_size=4096, pooling="mean", **encoder_kwargs):
         super().__init__()
         if pooling not in _POOLINGS:
@@ -293,3 +296,120 @@ class DNABERT2MaskedLM(DNABERT2Model):
         hidden = self.encoder(input_ids, attention_mask)  # (B, L, d)
         hidden = self.transform_norm(F.gelu(self.transform(hidden)))
         return F.linear(hidden, self.encoder.embedding.weight, self.decoder_bias)  # (B, L, V)
+
+
+# -- the released checkpoint ----------------------------------------------------------
+
+# official key (after the "bert." prefix) -> dnatok encoder key
+_ENCODER_KEYS = [
+    (r"embeddings\.word_embeddings\.(\w+)", r"embedding.\1"),
+    (r"embeddings\.token_type_embeddings\.(\w+)", r"token_type_embedding.\1"),
+    (r"embeddings\.LayerNorm\.(\w+)", r"embedding_norm.\1"),
+    (r"encoder\.layer\.(\d+)\.attention\.self\.Wqkv\.(\w+)", r"blocks.\1.attention.qkv.\2"),
+    (r"encoder\.layer\.(\d+)\.attention\.output\.dense\.(\w+)", r"blocks.\1.attention.output.\2"),
+    (r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.(\w+)", r"blocks.\1.attention_norm.\2"),
+    (r"encoder\.layer\.(\d+)\.mlp\.gated_layers\.(\w+)", r"blocks.\1.feed_forward.gated.\2"),
+    (r"encoder\.layer\.(\d+)\.mlp\.wo\.(\w+)", r"blocks.\1.feed_forward.wo.\2"),
+    (r"encoder\.layer\.(\d+)\.mlp\.layernorm\.(\w+)", r"blocks.\1.feed_forward_norm.\2"),
+]
+# official key -> key of a dnatok DNABERT-2 model outside its encoder
+_HEAD_KEYS = [
+    (r"(?:bert\.)?pooler\.dense\.(\w+)", r"pooler.\1"),
+    (r"classifier\.(\w+)", r"head.\1"),
+    (r"cls\.predictions\.transform\.dense\.(\w+)", r"transform.\1"),
+    (r"cls\.predictions\.transform\.LayerNorm\.(\w+)", r"transform_norm.\1"),
+    (r"cls\.predictions\.decoder\.bias", r"decoder_bias"),
+]
+# the decoder weight is the embedding matrix (tied); the hub .bin stores it twice
+_TIED = "cls.predictions.decoder.weight"
+
+
+def dnabert2_encoder_config(config):
+    """dnatok ``DNABERT2Encoder`` arguments from DNABERT-2's ``config.json``."""
+    return dict(
+        vocab_size=config["vocab_size"],
+        d_model=config["hidden_size"],
+        n_layers=config["num_hidden_layers"],
+        n_heads=config["num_attention_heads"],
+        d_ff=config["intermediate_size"],
+        dropout=config.get("hidden_dropout_prob", 0.1),
+        attention_dropout=config.get("attention_probs_dropout_prob", 0.0),
+        type_vocab_size=config.get("type_vocab_size", 2),
+        norm_eps=config.get("layer_norm_eps", 1e-12),
+        pad_token_id=3 if config.get("pad_token_id") is None else config["pad_token_id"],
+    )
+
+
+def map_dnabert2_keys(state_dict):
+    """Split an official DNABERT-2 state dict into dnatok encoder and head state dicts.
+
+    Takes the keys of ``BertForMaskedLM`` (the hub's ``pytorch_model.bin``),
+    ``BertForSequenceClassification`` or ``BertModel``.
+
+    Returns
+    -------
+    encoder : dict
+    head : dict
+        Pooler, classifier and masked-LM head weights present, under the key names
+        of :class:`DNABERT2ClassificationModel` / :class:`DNABERT2MaskedLM`.
+    """
+    encoder, head, unknown = {}, {}, []
+    for key, value in state_dict.items():
+        if key == _TIED:
+            continue
+        new = rename_key(key.removeprefix("bert."), _ENCODER_KEYS)
+        if new is not None:
+            encoder[new] = value
+            continue
+        new = rename_key(key, _HEAD_KEYS)
+        if new is None:
+            unknown.append(key)
+        else:
+            head[new] = value
+    if unknown:
+        raise ValueError(f"Unexpected keys in a DNABERT-2 checkpoint: {few(sorted(unknown))}.")
+    return encoder, head
+
+
+def load_dnabert2(folder, state_dict=None):
+    """:class:`PretrainedWeights` from a DNABERT-2 folder in the hub layout.
+
+    The folder holds ``config.json``, ``model.safetensors`` or ``pytorch_model.bin``
+    and ``tokenizer.json`` (the vocabulary the model reads; tokenize with
+    ``BPETokenizer(pretrained=folder)``). The head state dict holds whichever of the
+    masked-LM head, pooler and classifier the checkpoint has.
+    """
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text())
+    tokenizer_file = folder / "tokenizer.json"
+    if not tokenizer_file.is_file():
+        raise FileNotFoundError(
+            f"{folder} has no tokenizer.json; a DNABERT-2 folder needs the tokenizer its "
+            f"model was trained with (the hub folder has it)."
+        )
+    encoder_config = dnabert2_encoder_config(config)
+    encoder, head = map_dnabert2_keys(read_weights(folder) if state_dict is None else state_dict)
+    with torch.device("meta"):  # shapes only, no memory
+        expected = DNABERT2Encoder(**encoder_config).state_dict()
+    check_state_dict("DNABERT-2 encoder", encoder, expected)
+    return PretrainedWeights(
+        DNABERT2_FAMILY.name, encoder_config, encoder, "BPETokenizer", _fingerprint(_load(tokenizer_file)), head
+    )
+
+
+def _is_dnabert2_config(config):
+    """The hub's config.json: MosaicBERT's ALiBi size, or its remote-code classes."""
+    return "alibi_starting_size" in config or "bert_layers." in json.dumps(config.get("auto_map", {}))
+
+
+#: DNABERT-2 as a dnatok model family: any BPE vocabulary (a released model's is
+#: checked against its tokenizer.json), head names as released
+DNABERT2_FAMILY = register_family(ModelFamily(
+    name="dnabert2",
+    encoder=DNABERT2Encoder,
+    models={"classifier": DNABERT2ClassificationModel, "regressor": DNABERT2RegressionModel,
+            "masked_lm": DNABERT2MaskedLM, "embedder": DNABERT2Model},
+    is_official=_is_dnabert2_config,
+    read_official=load_dnabert2,
+    loads_pretrained_head=True,
+))

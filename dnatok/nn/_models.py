@@ -8,17 +8,14 @@ friends reach it from a grid search. All models keep the encoder under the name
 from torch import nn
 
 from ._encoder import TransformerEncoder, init_weights
+from ._family import ModelFamily, register_family
 from ._heads import ClassificationHead, MaskedLMHead, pool
+from ._stem import saved_before_stem
 
-__all__ = ["MaskedLMModel", "SequenceClassificationModel", "SequenceRegressionModel"]
+__all__ = ["MaskedLMModel", "SequenceClassificationModel", "SequenceRegressionModel", "TRANSFORMER_FAMILY"]
 
 
 class _EncoderModel(nn.Module):
-    #: constructor arguments that come from the tokenizer's output
-    data_parameters = ("vocab_size", "pad_token_id")
-    #: the encoder family, saved with pretrained weights
-    architecture = "transformer"
-
     def __init__(
         self,
         vocab_size,
@@ -95,3 +92,14 @@ class MaskedLMModel(_EncoderModel):
 
     def forward(self, input_ids, attention_mask):
         return self.head(self.encoder(input_ids, attention_mask))
+
+
+
+#: dnatok's own transformer as a model family: any rule-based tokenizer's output
+TRANSFORMER_FAMILY = register_family(ModelFamily(
+    name="transformer",
+    encoder=TransformerEncoder,
+    models={"classifier": SequenceClassificationModel, "regressor": SequenceRegressionModel,
+            "masked_lm": MaskedLMModel},
+    update_config=saved_before_stem,
+))

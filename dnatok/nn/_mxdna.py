@@ -419,6 +419,8 @@ class LearntTokenization(nn.Module):
         expert_norm_eps=1e-6,
     ):
         super().__init__()
+        if not expert_gain > 0:
+            raise ValueError(f"expert_gain must be a number above 0 (1.0 is the paper's mixture), got {expert_gain!r}.")
         self.n_experts = n_experts
         self.jitter = jitter
         self.expert_gain = float(expert_gain)
@@ -764,13 +766,6 @@ class MxDNAMaskedLM(nn.Module):
     (torch.Size([1, 7, 9]), torch.Size([]))
     """
 
-    #: constructor arguments that come from the tokenizer's output
-    data_parameters = ("vocab_size", "pad_token_id", "cls_token_id", "sep_token_id")
-    #: the encoder family, saved with pretrained weights
-    architecture = "mxdna"
-    #: decoder, norm and head keys follow :func:`dnatok.nn.load_mxdna`'s names
-    loads_pretrained_head = True
-
     def __init__(self, **encoder_kwargs):
         super().__init__()
         self.encoder = MxDNAEncoder(**encoder_kwargs)
@@ -823,13 +818,6 @@ class MxDNAClassificationModel(nn.Module):
     >>> logits.shape, aux_loss.shape
     (torch.Size([1, 3]), torch.Size([]))
     """
-
-    #: constructor arguments that come from the tokenizer's output
-    data_parameters = ("vocab_size", "pad_token_id", "cls_token_id", "sep_token_id")
-    #: the encoder family, saved with pretrained weights
-    architecture = "mxdna"
-    #: decoder, norm and head keys follow :func:`dnatok.nn.load_mxdna`'s names
-    loads_pretrained_head = True
 
     def __init__(self, n_classes=2, pooling="decoder", classifier_dropout=0.1, **encoder_kwargs):
         super().__init__()

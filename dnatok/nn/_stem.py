@@ -3,7 +3,7 @@
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ConvolutionStem"]
+__all__ = ["ConvolutionStem", "saved_before_stem"]
 
 
 class ConvolutionStem(nn.Module):
@@ -49,3 +49,8 @@ class ConvolutionStem(nn.Module):
         """Shapes: x (B, L, d), attention_mask (B, L) bool -> (B, L, d)."""
         h = self.norm(x) * attention_mask[..., None].to(x.dtype)  # (B, L, d), padding zeroed
         return x + F.gelu(self.conv(h.transpose(1, 2)).transpose(1, 2))
+
+
+def saved_before_stem(encoder_config):
+    """An encoder config saved before the stem existed describes a model without one."""
+    return {"conv_kernel_size": 0, **encoder_config}

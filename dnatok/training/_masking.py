@@ -1,8 +1,7 @@
 """Masked language modelling: choosing and corrupting tokens, and the LR schedule.
 
-Used by the one masked-LM training loop (:class:`dnatok.nn.MaskedLMTraining`,
-behind ``estimators.MaskedLMPretrainer`` and ``MxDNATokenizer.fit``) and by the
-learning-rate callback.
+Used by the one masked-LM trainer (:class:`dnatok.training.MaskedLMPretrainer`,
+which ``MxDNATokenizer.fit`` runs too) and by the learning-rate callback.
 """
 
 import math

@@ -1,47 +1,64 @@
-"""Saving and loading pretrained encoders: weights plus a small JSON config.
+"""Pretrained weights: one record, saved and loaded one way, for every model family.
 
-A pretrained model is a folder with ``config.json`` (the encoder's constructor
-arguments, the identity of the tokenizer vocabulary it was trained on, and the
-SHA-256 of each weight file) and ``encoder.pt``, a plain state dict (``head.pt``
-beside it for the rest of a pretraining model). Loading uses ``torch.load(weights_only=True)``,
-so a file can only ever hold tensors, never code.
+A :class:`PretrainedWeights` is what fine-tuning starts from: a family's encoder
+config and weights, the rest of the model (its head), and the identity of the
+vocabulary it read. Fitted estimators give one (``get_pretrained``), and
+:func:`load_pretrained` reads one from any folder: dnatok's own
+(:func:`save_pretrained`: ``config.json`` + ``encoder.pt`` [+ ``head.pt``], plain
+state dicts read with ``weights_only=True``, so a file can only hold tensors), or
+a released checkpoint in its authors' layout, which the family that recognises its
+``config.json`` reads (see :mod:`dnatok.nn._family`).
 """
 
 import json
 import os
+import re
 from pathlib import Path
 
 import torch
 
-from dnatok.datasets._download import sha256
+from .. import __version__
+from .._hub import pretrained_folder
+from ..datasets._download import sha256
+from ._family import get_family, official_family
 
-__all__ = ["PretrainedEncoder", "load_pretrained", "load_weight_file", "save_pretrained"]
+__all__ = [
+    "PretrainedWeights",
+    "check_state_dict",
+    "load_pretrained",
+    "load_weight_file",
+    "read_weights",
+    "rename_key",
+    "save_pretrained",
+]
 
 _CONFIG = "config.json"
 _WEIGHTS = "encoder.pt"
 _HEAD_WEIGHTS = "head.pt"
+# a released model's weight files, the first found wins
+_RELEASED_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
-class PretrainedEncoder:
-    """What fine-tuning starts from: encoder config, weights and vocabulary identity.
+class PretrainedWeights:
+    """A pretrained model's family, encoder config and weights, and vocabulary identity.
 
     Attributes
     ----------
-    architecture : str
-        Name of the encoder's model family (e.g. ``"transformer"``).
+    family : str
+        Name of the registered model family (``"transformer"``, ``"mxdna"``, ...).
     config : dict
-        Constructor arguments of the encoder.
+        Constructor arguments of the family's encoder.
     state_dict : dict of str to Tensor
         Encoder weights, on the CPU.
     tokenizer_name : str
     vocab_fingerprint : str
     head_state_dict : dict of str to Tensor or None
-        Weights of the pretraining model outside the encoder (e.g. its masked-LM
-        head), for whoever wants the whole model back; fine-tuning ignores them.
+        Weights of the model outside the encoder (a masked-LM head, a released
+        pooler and classifier), for models whose head names match them.
     """
 
-    def __init__(self, architecture, config, state_dict, tokenizer_name, vocab_fingerprint, head_state_dict=None):
-        self.architecture = architecture
+    def __init__(self, family, config, state_dict, tokenizer_name, vocab_fingerprint, head_state_dict=None):
+        self.family = family
         self.config = config
         self.state_dict = state_dict
         self.tokenizer_name = tokenizer_name
@@ -50,7 +67,7 @@ class PretrainedEncoder:
 
 
 def save_pretrained(pretrained, path):
-    """Write a :class:`PretrainedEncoder` to the folder ``path`` (created if needed).
+    """Write :class:`PretrainedWeights` to the folder ``path`` (created if needed).
 
     Every file is written under a temporary name and renamed into place, the config
     last; the config records the SHA-256 of each weight file, so a folder whose save
@@ -68,11 +85,11 @@ def save_pretrained(pretrained, path):
         torch.save(state, path / (name + ".partial"))
         files[name] = sha256(path / (name + ".partial"))
     config = {
-        "architecture": pretrained.architecture,
+        "architecture": pretrained.family,  # the file format's name for the family
         "encoder": pretrained.config,
         "tokenizer_name": pretrained.tokenizer_name,
         "vocab_fingerprint": pretrained.vocab_fingerprint,
-        "dnatok_version": _version(),
+        "dnatok_version": __version__,
         "files": files,
     }
     (path / (_CONFIG + ".partial")).write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -113,14 +130,71 @@ def load_weight_file(file, remedy="save the model again"):
         ) from None
 
 
+def read_weights(folder):
+    """The state dict of a released model's folder: ``model.safetensors``, else
+    ``pytorch_model.bin``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When neither file is there.
+    ValueError
+        When the file is truncated or not a weight file.
+    """
+    folder = Path(folder)
+    for name in _RELEASED_WEIGHTS:
+        path = folder / name
+        if path.is_file():
+            return load_weight_file(path, remedy="download it again")
+    raise FileNotFoundError(
+        f"{folder} holds no weights: expected {' or '.join(_RELEASED_WEIGHTS)} beside config.json."
+    )
+
+
+def rename_key(key, table):
+    """``key`` renamed by the first ``(pattern, replacement)`` of ``table`` that matches
+    it whole, or None."""
+    for pattern, replacement in table:
+        match = re.fullmatch(pattern, key)
+        if match:
+            return match.expand(replacement)
+    return None
+
+
+def check_state_dict(what, state_dict, model_state):
+    """Refuse weights that do not fill ``model_state`` exactly, naming the keys."""
+    missing = sorted(set(model_state) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(model_state))
+    wrong = sorted(k for k in set(state_dict) & set(model_state) if state_dict[k].shape != model_state[k].shape)
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {few(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {few(unexpected)}")
+        if wrong:
+            parts.append("wrong shapes " + few(
+                [f"{k} {tuple(state_dict[k].shape)} (config: {tuple(model_state[k].shape)})" for k in wrong]))
+        raise ValueError(
+            f"The {what} weights do not match their config.json: {'; '.join(parts)}. Is the "
+            f"folder's config.json the one these weights were saved with?"
+        )
+
+
+def few(names, n=5):
+    """The first ``n`` names, and how many more there are."""
+    shown = ", ".join(names[:n])
+    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
 def load_pretrained(source):
-    """A :class:`PretrainedEncoder` from a fitted estimator or a saved folder.
+    """:class:`PretrainedWeights` from a fitted estimator or a folder.
 
     Parameters
     ----------
     source : fitted object or str or path-like
         Anything with ``get_pretrained()`` (a fitted ``MaskedLMPretrainer`` or
-        ``MxDNATokenizer``); a folder written by ``save_pretrained``; a released
+        ``MxDNATokenizer``); a folder written by :func:`save_pretrained`; a released
         model's folder in its authors' layout (DNABERT-2's hub folder, MxDNA's
         ``ckpt``); or a hub model id such as ``"zhihan1996/DNABERT-2-117M"``.
     """
@@ -131,8 +205,6 @@ def load_pretrained(source):
             f"pretrained must be a fitted dnatok model or the path of a folder saved "
             f"with save_pretrained, got {type(source).__name__}."
         )
-    from dnatok._hub import pretrained_folder
-
     path = pretrained_folder(source)
     if not (path / _CONFIG).is_file():
         raise FileNotFoundError(
@@ -143,7 +215,18 @@ def load_pretrained(source):
     if not isinstance(config, dict):
         raise ValueError(f"{path / _CONFIG} holds {type(config).__name__}, not a config object; is it a model's?")
     if "encoder" not in config and "architecture" not in config:  # a released model's layout
-        return _load_official(path, config)
+        family = official_family(config)
+        if family is None:
+            raise ValueError(
+                f"{path}/{_CONFIG} describes no model dnatok knows: not a folder written by "
+                f"save_pretrained, nor a released DNABERT-2 or MxDNA model."
+            )
+        return family.read_official(path)
+    return _load_saved(path, config)
+
+
+def _load_saved(path, config):
+    """A folder written by :func:`save_pretrained`."""
     missing = [key for key in _REQUIRED if key not in config]
     if missing:
         raise ValueError(
@@ -162,32 +245,10 @@ def load_pretrained(source):
             )
     if "files" in config and _HEAD_WEIGHTS not in config["files"]:
         head = None  # a head.pt beside this config belongs to another save
-    # folders saved before the convolution stem existed hold models without one
-    if config["architecture"] in ("transformer", "mxdna"):
-        config["encoder"].setdefault("conv_kernel_size", 0)
+    family = get_family(config["architecture"])
     state_dict = load_weight_file(path / _WEIGHTS)
     head_state_dict = load_weight_file(head) if head is not None and head.is_file() else None
-    return PretrainedEncoder(
-        config["architecture"], config["encoder"], state_dict,
+    return PretrainedWeights(
+        family.name, family.update_config(config["encoder"]), state_dict,
         config["tokenizer_name"], config["vocab_fingerprint"], head_state_dict,
     )
-
-
-def _load_official(path, config):
-    from . import _official
-
-    family = _official.official_family(config)
-    if family == "dnabert2":
-        return _official.load_dnabert2(path)
-    if family == "mxdna":
-        return _official.load_mxdna(path)
-    raise ValueError(
-        f"{path}/{_CONFIG} describes no model dnatok knows: not a folder written by "
-        f"save_pretrained, nor a released DNABERT-2 or MxDNA model."
-    )
-
-
-def _version():
-    from dnatok import __version__
-
-    return __version__

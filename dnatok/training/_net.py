@@ -1,14 +1,19 @@
-"""TrainingNet: the one training loop of every dnatok network (skorch's).
+"""SequenceNet: the one training loop of every dnatok network (skorch's).
 
-The public estimators (``estimators.SequenceClassifier``, ...) build on it, and so
-does :class:`dnatok.MxDNATokenizer`, whose fitted state is a pretrained network:
-``dnatok`` never imports ``estimators``, so the loop and its controls live here.
+Every estimator builds on it (``estimators.SequenceClassifier``, ...,
+:class:`MaskedLMPretrainer`), and so does :class:`dnatok.MxDNATokenizer`, whose
+fitted state is a pretrained network: ``dnatok`` never imports ``estimators``, so
+the loop lives here, above the torch modules of :mod:`dnatok.nn`.
 
 What it adds to skorch's ``NeuralNet``:
 
 - input: :class:`dnatok.TokenizedSequences`; the module is sized from it (vocabulary
-  size and special-token ids: the ``data_parameters`` a module class names), so no
-  size a tokenizer decides is ever given twice;
+  size and special-token ids: the ``data_parameters`` of the module's model
+  family), so no size a tokenizer decides is ever given twice, and the family
+  refuses what it cannot read;
+- ``pretrained``: start from a fitted estimator, a saved or released folder, or
+  the network of the tokenizer before it; ``transform`` gives pooled embeddings
+  and ``get_pretrained``/``save_pretrained`` hand the network on;
 - training controls as parameters, validated one way (``_parameter_constraints``):
   AdamW with weight decay on matrices only, warm-up + cosine, gradient clipping,
   early stopping, a time budget, checkpoints that resume, bf16 autocast, a progress
@@ -19,12 +24,14 @@ What it adds to skorch's ``NeuralNet``:
 
 import contextlib
 import os
+import warnings
 from numbers import Integral, Real
 
+import numpy as np
 import torch
-import torch.nn.functional as F
+from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import HasMethods, Interval, validate_parameter_constraints
 from skorch import NeuralNet
 from skorch.callbacks import (
     EarlyStopping,
@@ -34,26 +41,22 @@ from skorch.callbacks import (
 )
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.exceptions import NotInitializedError
+from skorch.utils import to_tensor
 from torch import nn
 
 from .._tokenized import TokenizedSequences
+from ..nn import PretrainedWeights, family_of, load_pretrained, save_pretrained
 from ._callbacks import EpochCheckpoint, TimeBudget, WarmupCosineLR
-from ._masking import IGNORE_INDEX, mask_tokens
 
-__all__ = [
-    "DATA_PARAMETERS",
-    "MaskedLMNet",
-    "MaskedLMTraining",
-    "TrainingNet",
-    "flushing_subnormals",
-    "masked_lm_loss",
-    "parameter_groups",
-    "seeded",
-]
+__all__ = ["SequenceNet", "flushing_subnormals", "parameter_groups", "seeded", "starts_with_cls"]
 
-#: module arguments that come from the tokenizer's output unless a module class
-#: names others in its ``data_parameters``
-DATA_PARAMETERS = ("vocab_size", "pad_token_id")
+# pretrained-encoder settings that fine-tuning may change; all others are fixed
+_TUNABLE = ("dropout", "attention_dropout", "jitter")
+
+
+def starts_with_cls(X):
+    """Whether every row of the tokenized sequences X begins with [CLS]."""
+    return bool((X["input_ids"][:, 0] == X.cls_token_id).all())
 
 
 @contextlib.contextmanager
@@ -74,7 +77,7 @@ def flushing_subnormals():
 
     As a network trains, some of its gradients underflow into the subnormal range
     (below 1.2e-38 in float32), where x86 arithmetic is many times slower: after 10
-    epochs a training step took 1.3x as long without this (``benchmarks/subnormals.py``).
+    epochs a training step took 1.3x as long without this (``benchmarks/RESULTS.md``, "subnormals").
     Values that small change no prediction. It reaches the calling thread only, and
     torch cannot report the setting, so the block ends with it off, torch's default.
     """
@@ -99,32 +102,25 @@ def parameter_groups(module, weight_decay):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
-def masked_lm_loss(logits, labels, criterion=None):
-    """Loss over chosen positions; 0 (with a gradient) when a batch has none.
-
-    ``criterion`` (default: cross-entropy ignoring -100) gets flattened
-    ``(n, vocab)`` logits and ``(n,)`` labels.
-    """
-    if not (labels != IGNORE_INDEX).any():
-        return logits.sum() * 0.0
-    flat_logits, flat_labels = logits.flatten(0, 1).float(), labels.flatten()
-    if criterion is None:
-        return F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE_INDEX)
-    return criterion(flat_logits, flat_labels)
-
-
-class TrainingNet(NeuralNet):
+class SequenceNet(TransformerMixin, NeuralNet):
     """skorch ``NeuralNet`` over tokenized DNA with dnatok's training controls.
 
-    Use a subclass (``estimators.SequenceClassifier``, ...); this class is the
-    shared loop.
+    The base class of every dnatok estimator; use a subclass
+    (``estimators.SequenceClassifier``, :class:`MaskedLMPretrainer`, ...).
 
     Parameters
     ----------
     module : torch module class or None, default=None
         None uses the subclass's model. Sizes are set with ``module__d_model=...``
         and so on; ``vocab_size`` and the special-token ids always come from the
-        tokenizer's output.
+        tokenizer's output. The module's model family (:func:`dnatok.nn.family_of`)
+        decides which tokenizer outputs it reads and which weights it loads.
+    pretrained : fitted estimator, "tokenizer", str, path-like or None, default=None
+        Start the encoder from these weights: a fitted :class:`MaskedLMPretrainer`
+        (or any fitted dnatok estimator or ``MxDNATokenizer``), a folder written by
+        :meth:`save_pretrained` or a released model's folder or hub id, or
+        ``"tokenizer"``: the network of the tokenizer before it in the pipeline
+        (``MxDNATokenizer``). Encoder sizes come from it.
     criterion : torch loss class or None, default=None
         None uses the subclass's loss.
     optimizer : torch optimizer class, default=torch.optim.AdamW
@@ -182,6 +178,9 @@ class TrainingNet(NeuralNet):
     _stratify = False
 
     _parameter_constraints = {
+        # a class: the net builds it, sized from the data (an instance could not be)
+        "module": [type, None],
+        "pretrained": [str, os.PathLike, HasMethods(["get_pretrained"]), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
@@ -203,6 +202,7 @@ class TrainingNet(NeuralNet):
         self,
         module=None,
         *,
+        pretrained=None,
         criterion=None,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
@@ -247,6 +247,7 @@ class TrainingNet(NeuralNet):
         self.checkpoint_dir = checkpoint_dir
         self.mixed_precision = mixed_precision
         self.random_state = random_state
+        self.pretrained = pretrained
 
     # -- fitting ---------------------------------------------------------------------
 
@@ -271,6 +272,7 @@ class TrainingNet(NeuralNet):
                 super().fit(X, y, **fit_params)
         finally:
             self._resuming = False
+            self.__dict__.pop("pretrained_tokenizer_", None)  # used while building, never kept
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -319,6 +321,8 @@ class TrainingNet(NeuralNet):
         NeuralNet._validate_params(self)
 
     def _remember_vocabulary(self, X):
+        """What the data decides, after the model family has accepted X."""
+        self._check_family_input(X)
         self.vocab_size_ = X.vocab_size
         self.pad_token_id_ = X.pad_token_id
         self.cls_token_id_ = X.cls_token_id
@@ -327,6 +331,41 @@ class TrainingNet(NeuralNet):
         self.special_token_ids_ = X.special_token_ids
         self.tokenizer_name_ = X.tokenizer_name
         self.vocab_fingerprint_ = X.vocab_fingerprint
+
+    def _family(self):
+        return family_of(self._module_class())
+
+    def _check_family_input(self, X):
+        """Refuse tokenizer output this estimator's model family cannot read, with the fix."""
+        name, family = type(self).__name__, self._family()
+        if X.network_family is not None and X.network_family != family.name:
+            raise ValueError(
+                f"{name} got {X.tokenizer_name} output, but that tokenizer's learned units live in "
+                f"its {X.network_family!r} network, which only the estimators of that family read; "
+                f"{name} would see bare tokens. Use an estimator of that family, or a rule-based "
+                f"tokenizer (e.g. CharTokenizer) for {name}."
+            )
+        family.check_input(X, name)
+        if self._pretrained_from_tokenizer():
+            if X.network_family is None:
+                raise ValueError(
+                    f"{name}(pretrained='tokenizer') starts from the network of the tokenizer "
+                    f"before it, but {X.tokenizer_name} has none. Put a tokenizer with a network "
+                    f"first (MxDNATokenizer), pass pretrained=None to train from scratch, or give a "
+                    f"fitted pretrainer or a folder."
+                )
+            self.pretrained_tokenizer_ = X.tokenizer
+        pooling = self.get_params_for("module").get("pooling")
+        if pooling == "cls" and not starts_with_cls(X):
+            raise ValueError(
+                f"module__pooling='cls' reads the [CLS] token, but the {X.tokenizer_name} output has "
+                f"no [CLS] first (add_special_tokens=False?). Use module__pooling='mean' or "
+                f"add_special_tokens=True."
+            )
+
+    def _pretrained_from_tokenizer(self):
+        """``pretrained="tokenizer"``: start from the network of the tokenizer before."""
+        return isinstance(self.pretrained, str) and self.pretrained == "tokenizer"
 
     def _seeded(self):
         """Seed torch for the fit, leaving the caller's random state as it was."""
@@ -352,16 +391,82 @@ class TrainingNet(NeuralNet):
 
     def _data_parameter_names(self):
         """Module arguments that come from the tokenizer's output."""
-        return getattr(self._module_class(), "data_parameters", DATA_PARAMETERS)
+        return self._family().data_parameters
 
     def _module_size_kwargs(self):
         """Module arguments a subclass derives from the targets (e.g. n_classes)."""
         return {}
 
     def initialize_module(self):
-        """Build the module sized from the tokenizer's output."""
-        self.module_ = self._module_class()(**self._module_kwargs())
+        """Build the module sized from the tokenizer, from pretrained weights if any."""
+        kwargs = self._module_kwargs()
+        pretrained = self._load_pretrained()
+        if pretrained is not None:
+            user = self.get_params_for("module")
+            fixed = {k: v for k, v in pretrained.config.items()
+                     if k not in _TUNABLE and k not in self._data_parameter_names()}
+            conflicts = {k: (user[k], v) for k, v in fixed.items() if k in user and user[k] != v}
+            if conflicts:
+                described = ", ".join(f"module__{k}={ours} (pretrained: {theirs})" for k, (ours, theirs) in conflicts.items())
+                raise ValueError(
+                    f"The pretrained encoder fixes the model's sizes, but {described}. "
+                    f"Drop these parameters or match them."
+                )
+            kwargs.update(fixed)
+        self.module_ = self._module_class()(**kwargs)
+        if pretrained is not None:
+            self.module_.encoder.load_state_dict(pretrained.state_dict)
+            self._load_pretrained_head(pretrained)
         return self
+
+    def _load_pretrained_head(self, pretrained):
+        """Copy the released head weights the module has room for (same name and shape).
+
+        Only for model families whose head names follow their released checkpoints'
+        (``loads_pretrained_head``): a DNABERT-2 masked-LM head, or the pooler and
+        classifier of a fine-tuned checkpoint with as many classes.
+        """
+        if not self._family().loads_pretrained_head:
+            return
+        own = self.module_.state_dict()
+        head = pretrained.head_state_dict or {}
+        fitting = {k: v for k, v in head.items() if k in own and own[k].shape == v.shape}
+        self.module_.load_state_dict(fitting, strict=False)
+        if any(k.startswith("pooler.") for k in own) and not any(k.startswith("pooler.") for k in fitting):
+            warnings.warn(
+                "module__pooling='pooler' reads a pooler the pretrained weights do not have "
+                "(DNABERT-2's released model has none), so it starts random: fine for fine-tuning, "
+                "meaningless for embeddings. Use module__pooling='mean' to embed.", UserWarning, stacklevel=3,
+            )
+
+    def _load_pretrained(self):
+        """The pretrained weights to start from (None without ``pretrained``), checked."""
+        if self.pretrained is None:
+            return None
+        if self._pretrained_from_tokenizer():
+            if "pretrained_tokenizer_" not in self.__dict__:
+                raise ValueError(
+                    f"{type(self).__name__}(pretrained='tokenizer') takes its network from the "
+                    f"tokenizer output given to fit; call fit with it."
+                )
+            pretrained = load_pretrained(self.pretrained_tokenizer_)
+        else:
+            pretrained = load_pretrained(self.pretrained)
+        family = self._family()
+        if pretrained.family != family.name:
+            raise ValueError(
+                f"{type(self).__name__} builds a {family.name!r} model, but the pretrained "
+                f"model is a {pretrained.family!r} one; use the matching estimator."
+            )
+        if pretrained.vocab_fingerprint != self.vocab_fingerprint_:
+            raise ValueError(
+                f"The pretrained model was trained on {pretrained.tokenizer_name} tokens with "
+                f"another vocabulary than the {self.tokenizer_name_} output given here "
+                f"(fingerprints {pretrained.vocab_fingerprint} and {self.vocab_fingerprint_}). "
+                f"Tokenize with the tokenizer the model was pretrained with (for a released "
+                f"model: BPETokenizer(pretrained=...) with the same folder or hub id)."
+            )
+        return pretrained
 
     def initialize_criterion(self):
         """The subclass's loss unless ``criterion`` is given."""
@@ -518,6 +623,44 @@ class TrainingNet(NeuralNet):
         self._check_width(X)
         yield from super().forward_iter(X, training=training, device=device)
 
+    def transform(self, X):
+        """Pooled embeddings of tokenized sequences.
+
+        Returns
+        -------
+        embeddings : ndarray of float32, shape (n_sequences, d_model)
+        """
+        self.check_is_fitted()
+        X = self._check_X(X, fitting=False)
+        self._check_width(X)
+        self.module_.eval()
+        outputs = []
+        device = self._torch_device()
+        with torch.no_grad(), flushing_subnormals(), torch.autocast(
+            device_type=device.type, dtype=torch.bfloat16, enabled=bool(self.mixed_precision)
+        ):
+            for batch in self.get_iterator(self.get_dataset(X), training=False):
+                Xi = to_tensor(unpack_data(batch)[0], device=device)
+                outputs.append(self.module_.embed(**Xi).float().cpu())
+        return torch.cat(outputs).numpy()
+
+    def get_pretrained(self):
+        """The fitted network as :class:`dnatok.nn.PretrainedWeights` (on the CPU): the
+        encoder, and the rest of the model as its head."""
+        self.check_is_fitted()
+        state = {k: v.detach().cpu().clone() for k, v in self.module_.encoder.state_dict().items()}
+        # the rest of the model travels too (a masked-LM head, a pooler): families whose
+        # head names match load it (``loads_pretrained_head``), the others ignore it
+        head = {k: v.detach().cpu().clone() for k, v in self.module_.state_dict().items() if not k.startswith("encoder.")}
+        return PretrainedWeights(
+            family_of(type(self.module_)).name, dict(self.module_.encoder_config), state,
+            self.tokenizer_name_, self.vocab_fingerprint_, head or None,
+        )
+
+    def save_pretrained(self, path):
+        """Save the fitted network to the folder ``path``, for ``pretrained=path``."""
+        save_pretrained(self.get_pretrained(), path)
+
     # -- input checks -----------------------------------------------------------------
 
     def _check_X(self, X, fitting):
@@ -553,106 +696,20 @@ class TrainingNet(NeuralNet):
         """Subclasses validate and encode targets."""
         return y
 
+    def _check_lengths(self, X, y):
+        if len(y) != X.n_sequences:
+            raise ValueError(
+                f"X has {X.n_sequences} sequences but y has {len(y)} targets; give one "
+                f"target per sequence."
+            )
+
+    @staticmethod
+    def _as_array(y):
+        return np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.dict = True
         tags.non_deterministic = self.random_state is None
         return tags
-
-
-class MaskedLMTraining:
-    """Masked language modelling steps for a :class:`TrainingNet` (a mixin).
-
-    15% of the real, non-special tokens of every batch are chosen afresh each
-    epoch; of those 80% become [MASK], 10% a random token, 10% stay. The loss is
-    ``criterion`` (cross-entropy by default) on the chosen tokens. Validation uses
-    the same masks every epoch, so its losses are comparable.
-    """
-
-    _default_criterion = torch.nn.CrossEntropyLoss
-
-    def __init__(self, module=None, *, mask_probability=0.15, **kwargs):
-        super().__init__(module, **kwargs)
-        self.mask_probability = mask_probability
-
-    _parameter_constraints = {
-        **TrainingNet._parameter_constraints,
-        "mask_probability": [Interval(Real, 0, 1, closed="right")],
-    }
-
-    def _check_y(self, X, y):
-        return None  # self-supervised: labels are ignored
-
-    def initialize(self):
-        super().initialize()
-        seed = torch.randint(2**31 - 1, (1,)).item()  # from the (seeded) torch state
-        self.mask_generator_ = torch.Generator().manual_seed(seed)
-        self.validation_mask_seed_ = seed + 1
-        return self
-
-    def _masked_batch(self, batch, generator):
-        Xi, _ = unpack_data(batch)
-        input_ids = torch.as_tensor(Xi["input_ids"])
-        masked, labels = mask_tokens(
-            input_ids, torch.as_tensor(Xi["attention_mask"]), self.special_token_ids_,
-            self.mask_token_id_, self.vocab_size_, generator, self.mask_probability,
-        )
-        return {**Xi, "input_ids": masked}, labels
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, labels = self._masked_batch(batch, self.mask_generator_)
-        output = self.infer(Xi, **fit_params)
-        loss = self.get_loss(output, labels, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": output}
-
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, labels = self._masked_batch(batch, self.validation_generator_)
-        with torch.no_grad():
-            output = self.infer(Xi, **fit_params)
-            loss = self.get_loss(output, labels, X=Xi, training=False)
-        return {"loss": loss, "y_pred": output}
-
-    def on_epoch_begin(self, net, **kwargs):
-        super().on_epoch_begin(net, **kwargs)
-        self.validation_generator_ = torch.Generator().manual_seed(self.validation_mask_seed_)
-
-    def _criterion_loss(self, y_pred, y_true):
-        """``criterion`` over the chosen tokens only; 0 for a batch with none."""
-        return masked_lm_loss(y_pred, y_true.to(y_pred.device), self.criterion_)
-
-    def score(self, X, y=None):
-        """Masked-token accuracy on X with fixed masks (higher is better)."""
-        self.check_is_fitted()
-        X = self._check_X(X, fitting=False)
-        generator = torch.Generator().manual_seed(self.validation_mask_seed_)
-        correct = total = 0
-        self.module_.eval()
-        with torch.no_grad():
-            for batch in self.get_iterator(self.get_dataset(X), training=False):
-                Xi, labels = self._masked_batch(batch, generator)
-                output = self.infer(Xi)
-                logits = output[0] if isinstance(output, tuple) else output
-                chosen = labels != IGNORE_INDEX
-                correct += (logits.argmax(-1).cpu()[chosen] == labels[chosen]).sum().item()
-                total += chosen.sum().item()
-        return correct / max(total, 1)
-
-
-class MaskedLMNet(MaskedLMTraining, TrainingNet):
-    """Masked-LM pretraining of any module ``forward(input_ids, attention_mask)`` that
-    returns ``(B, L, vocab)`` logits (or ``(logits, aux_loss)``).
-
-    ``dnatok.MxDNATokenizer`` pretrains its network with it; the public estimator is
-    ``estimators.MaskedLMPretrainer``.
-
-    Parameters
-    ----------
-    module : torch module class
-    mask_probability : float, default=0.15
-    **kwargs
-        As :class:`TrainingNet`.
-    """
