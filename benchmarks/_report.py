@@ -2,14 +2,14 @@
 
 Each script owns one section of ``benchmarks/RESULTS.md``, between
 ``<!-- name:start -->`` and ``<!-- name:end -->``, and rewrites only that section,
-so the scripts can be rerun independently.
+so the scripts can be rerun independently. The sections of removed scripts are left
+as they are: no script writes their names.
 """
 
 import datetime
 import os
 import platform
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,22 +30,6 @@ def best_time(function, repeats=5, warmup=1):
         function()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def median_times(ways, step, repeats=10):
-    """Median seconds of ``step(way)`` for each way, the ways interleaved, after one warm-up round.
-
-    Interleaving lets every way see the same machine state (caches, clock, other
-    load), so their ratio holds up better than that of two separate timings.
-    """
-    times = {name: [] for name in ways}
-    for repeat in range(repeats + 1):
-        for name, way in ways.items():
-            start = time.perf_counter()
-            step(way)
-            if repeat:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def machine():
@@ -77,7 +61,8 @@ def machine():
 
 def write_section(name, body):
     """Replace (or append) section ``name`` of RESULTS.md with ``body``."""
-    command = "python " + " ".join([f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    # the scripts run as modules (python -m benchmarks.NAME): argv[0] is the module's file
+    command = " ".join(["python -m", f"benchmarks.{Path(sys.argv[0]).stem}", *sys.argv[1:]])
     today = datetime.date.today().isoformat()
     section = (
         f"<!-- {name}:start -->\n{body.strip()}\n\n"

@@ -3,21 +3,16 @@
 Run from the repository root, one task at a time, with nothing else busy on the
 machine (two torch jobs on 2 cores slow each other many-fold):
 
-    python benchmarks/compare.py --task tf/0
-    python benchmarks/compare.py --task prom/prom_core_all
-    python benchmarks/compare.py --task prom/prom_core_tata
-    python benchmarks/compare.py --task demo
+    python -m benchmarks.compare --task tf/0
+    python -m benchmarks.compare --task prom/prom_core_all
+    python -m benchmarks.compare --task prom/prom_core_tata
+    python -m benchmarks.compare --task demo
 
-Pipelines (the same seed and training sequences for all):
-
-- ``kmer-logreg``: KmerTokenizer(k=6, output="counts") + LogisticRegression;
-- ``kmer``: KmerTokenizer(k=6) + SequenceClassifier;
-- ``bpe``: BPETokenizer() (4,096 tokens, learnt on the training sequences) +
-  SequenceClassifier;
-- ``char``: CharTokenizer() + SequenceClassifier;
-- ``mxdna``: MxDNATokenizer() + MxDNAClassifier; the tokenizer's masked-LM
-  pretraining on the training sequences takes ``--mxdna-pretrain-fraction`` of
-  the budget, fine-tuning the rest.
+Pipelines (the same seed and training sequences for all): the registered recipes
+of ``dnatok gue`` (``estimators.recipe_names()``), built by the same code, with
+their default settings (``kmer-logreg`` keeps k=6: its dev-split grid is not run
+here); ``mxdna`` pretrains its tokenizer on the training sequences for 20% of the
+budget and fine-tunes for the rest.
 
 Every neural pipeline trains for at most ``--budget`` seconds (``max_time``; the
 learning-rate schedule spans the budget), default model sizes, early stopping
@@ -40,39 +35,26 @@ pipeline the mean of those over the GUE tasks.
 import argparse
 import datetime
 import json
-import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, matthews_corrcoef
+
+from benchmarks._report import SHARED_DATA, write_section
+from dnatok import read_sequence_csv
+from dnatok._demo import split_demo_data
+from estimators import get_recipe, recipe_names
+from estimators._mxdna import MXDNA_PRETRAIN_SHARE
+
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import accuracy_score, matthews_corrcoef  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-
-from benchmarks._report import SHARED_DATA, write_section  # noqa: E402
-from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, MxDNATokenizer, read_sequence_csv  # noqa: E402
-from estimators import MxDNAClassifier, SequenceClassifier  # noqa: E402
-
 STORE = HERE / "compare_results.json"
-PIPELINES = ("kmer-logreg", "kmer", "bpe", "char", "mxdna")
-LABELS = {
-    "kmer-logreg": "6-mer counts + LogisticRegression",
-    "kmer": "KmerTokenizer(k=6) + SequenceClassifier",
-    "bpe": "BPETokenizer + SequenceClassifier",
-    "char": "CharTokenizer + SequenceClassifier",
-    "mxdna": "MxDNATokenizer + MxDNAClassifier",
-}
-MAX_EPOCHS = 100  # never reached: the time budget ends training
+PIPELINES = recipe_names()
 
 
 def load_task(task, max_train, seed, split="test"):
     if task == "demo":
-        from dnatok._demo import split_demo_data
-
         X_train, X_test, y_train, y_test, _ = split_demo_data((), 0.25, 0)
         return list(X_train), np.asarray(y_train), list(X_test), np.asarray(y_test)
     folder = SHARED_DATA / "gue" / task
@@ -84,23 +66,10 @@ def load_task(task, max_train, seed, split="test"):
     return list(X_train), np.asarray(y_train), list(X_test), np.asarray(y_test)
 
 
-def build(name, budget, seed, pretrain_fraction):
-    neural = dict(max_epochs=MAX_EPOCHS, early_stopping=3, random_state=seed)
-    if name == "kmer-logreg":
-        return make_pipeline(KmerTokenizer(k=6, output="counts"), LogisticRegression(max_iter=2000, C=0.5))
-    if name == "kmer":
-        return make_pipeline(KmerTokenizer(k=6), SequenceClassifier(max_time=budget, **neural))
-    if name == "bpe":
-        return make_pipeline(BPETokenizer(), SequenceClassifier(max_time=budget, **neural))
-    if name == "char":
-        return make_pipeline(CharTokenizer(), SequenceClassifier(max_time=budget, **neural))
-    if name == "mxdna":
-        pretrain = budget * pretrain_fraction
-        return make_pipeline(  # a fraction of 0: no pretraining, fine-tune from the initialisation
-            MxDNATokenizer(max_time=pretrain or None, max_epochs=MAX_EPOCHS if pretrain else 0, random_state=seed),
-            MxDNAClassifier(max_time=budget - pretrain, **neural),
-        )
-    raise ValueError(f"unknown pipeline {name!r}; choose from {', '.join(PIPELINES)}")
+def build(name, budget, seed):
+    """The recipe's pipeline, every ``random_state`` in it set to the seed."""
+    model = get_recipe(name).build(budget, "cpu")
+    return model.set_params(**{key: seed for key in model.get_params() if key.endswith("random_state")})
 
 
 def training_summary(estimator):
@@ -112,12 +81,12 @@ def training_summary(estimator):
             "train_loss_first_last": [float(np.mean(losses[:50])), float(np.mean(losses[-50:]))]}
 
 
-def run(task, names, budget, max_train, seed, pretrain_fraction, split="test"):
+def run(task, names, budget, max_train, seed, split="test"):
     X_train, y_train, X_test, y_test = load_task(task, max_train, seed, split)
     print(f"{task}: {len(X_train)} training and {len(X_test)} test sequences", flush=True)
     results = {}
     for name in names:
-        model = build(name, budget, seed, pretrain_fraction)
+        model = build(name, budget, seed)
         start = time.perf_counter()
         model.fit(X_train, y_train)
         fit_seconds = time.perf_counter() - start
@@ -130,7 +99,7 @@ def run(task, names, budget, max_train, seed, pretrain_fraction, split="test"):
             "date": datetime.date.today().isoformat(),
             **training_summary(model[-1]),
         }
-        if name == "mxdna":
+        if hasattr(model[0], "tokenization_stats"):  # a tokenizer that learns its units: what it learnt
             stats = model[0].tokenization_stats(X_test[:500])
             results[name]["nucleotides_per_token"] = float(stats["nucleotides_per_token"])
             results[name]["pretrain_epochs"] = len(model[0].history_)
@@ -145,7 +114,7 @@ def seed_runs(entry):
     return entry["seeds"] if "seeds" in entry else {"0": entry["results"]}
 
 
-def report(store, budget, pretrain_fraction):
+def report(store, budget):
     tasks = list(store)
     runs = {task: seed_runs(store[task]) for task in tasks}
 
@@ -155,12 +124,12 @@ def report(store, budget, pretrain_fraction):
 
     lines = [
         f"Every pipeline with the same wall-time budget of {budget:g} s of training on 2 CPU cores "
-        f"(MxDNA: {budget * pretrain_fraction:g} s masked-LM pretraining of the tokenizer on the training "
-        f"sequences + {budget * (1 - pretrain_fraction):g} s fine-tuning), default sizes, early stopping "
+        f"(MxDNA: {budget * MXDNA_PRETRAIN_SHARE:g} s masked-LM pretraining of the tokenizer on the training "
+        f"sequences + {budget * (1 - MXDNA_PRETRAIN_SHARE):g} s fine-tuning), default sizes, early stopping "
         f"(patience 3) on 10% of the training sequences. Test MCC, mean over the seeds run, each seed's "
         f"MCC in brackets (seeds in the order given under the table); the seed fixes the training "
         f"subsample, the initialisation and the batch order of every pipeline alike. The test split is "
-        f"only scored. `python benchmarks/compare.py --task TASK --seeds 0,1,2`, one task at a time; "
+        f"only scored. `python -m benchmarks.compare --task TASK --seeds 0,1,2`, one task at a time; "
         f"scores are stored in `benchmarks/compare_results.json`.",
         "",
         "| pipeline | " + " | ".join(f"{t} ({store[t]['n_train']:,} train)" for t in tasks) + " | mean MCC (GUE tasks) |",
@@ -178,7 +147,7 @@ def report(store, budget, pretrain_fraction):
             if task != "demo":
                 gue.append(np.mean(mccs))
         mean = f"{np.mean(gue):.3f}" if gue else ""
-        lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + f" | {mean} |")
+        lines.append(f"| {get_recipe(name).description} | " + " | ".join(cells) + f" | {mean} |")
     lines += ["", "Seeds per task: " + "; ".join(
         f"{task} {', '.join(sorted(runs[task], key=int))}" for task in tasks) + ".", ""]
     # scores are kept across runs, so say when each pipeline's were measured
@@ -204,7 +173,7 @@ def report(store, budget, pretrain_fraction):
                 text = f"{result['fit_seconds']:.0f}"
                 if result["epochs"] is not None:
                     text += f" / {result['epochs']}"
-                if name == "mxdna":
+                if "pretrain_epochs" in result:
                     text += f" (+{result['pretrain_epochs']}; {result['nucleotides_per_token']:.2f} nt/token)"
                 each.append(text)
             cells.append(", ".join(each))
@@ -221,20 +190,19 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=300.0)
     parser.add_argument("--max-train", type=int, default=20_000)
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, each a full run of the task")
-    parser.add_argument("--mxdna-pretrain-fraction", type=float, default=0.2)
     parser.add_argument("--split", choices=("test", "dev"), default="test",
                         help="score on the GUE dev split while developing (implies --no-store)")
     parser.add_argument("--no-store", action="store_true", help="print only; leave the stored results as they are")
     args = parser.parse_args(argv)
     if args.report_only:
-        report(json.loads(STORE.read_text()), args.budget, args.mxdna_pretrain_fraction)
+        report(json.loads(STORE.read_text()), args.budget)
         return
     if args.task is None:
         parser.error("--task is required (or --report-only)")
     torch.set_num_threads(2)
     for seed in (int(seed) for seed in args.seeds.split(",")):
         outcome = run(args.task, args.pipelines.split(","), args.budget, args.max_train, seed,
-                      args.mxdna_pretrain_fraction, args.split)
+                      args.split)
         if args.no_store or args.split == "dev":
             continue
         # read and write per seed, so that an interrupted run keeps the seeds it finished
@@ -244,7 +212,7 @@ def main(argv=None):
         runs[str(seed)] = {**runs.get(str(seed), {}), **outcome["results"]}
         store[args.task] = {"n_train": outcome["n_train"], "n_test": outcome["n_test"], "seeds": runs}
         STORE.write_text(json.dumps(store, indent=1))
-        report(store, args.budget, args.mxdna_pretrain_fraction)
+        report(store, args.budget)
 
 
 if __name__ == "__main__":

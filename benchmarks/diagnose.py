@@ -2,7 +2,7 @@
 
 Run from the repository root, with nothing else busy on the machine:
 
-    python benchmarks/diagnose.py
+    python -m benchmarks.diagnose
 
 Each row trains one configuration and records the training loss per epoch, the
 validation accuracy and MCC, the share of validation sequences predicted as the
@@ -17,23 +17,18 @@ scored on dev; test is not read).
 Rewrites the "diagnose" section of RESULTS.md.
 """
 
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+import numpy as np
+import torch
+from sklearn.metrics import matthews_corrcoef
+from sklearn.model_selection import train_test_split
+from skorch.callbacks import Callback
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from sklearn.metrics import matthews_corrcoef  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from skorch.callbacks import Callback  # noqa: E402
-
-from benchmarks._report import SHARED_DATA, write_section  # noqa: E402
-from dnatok import CharTokenizer, KmerTokenizer, read_sequence_csv  # noqa: E402
-from dnatok.nn import SequenceClassificationModel  # noqa: E402
-from estimators import MxDNAClassifier, SequenceClassifier  # noqa: E402
+from benchmarks._report import SHARED_DATA, write_section
+from dnatok import CharTokenizer, KmerTokenizer, read_sequence_csv
+from dnatok.nn import SequenceClassificationModel
+from estimators import MxDNAClassifier, SequenceClassifier
 
 PARTS = ("router", "experts", "assembly", "nucleotide_layers", "token_layers", "embedding", "stem", "rest")
 

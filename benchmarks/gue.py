@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python benchmarks/gue.py [--model kmer-logreg] [--max-time 300]
+    python -m benchmarks.gue [--model kmer-logreg] [--max-time 300]
 
 Runs ``estimators._gue.run_gue`` (what ``dnatok gue`` runs) on every task of the
 shared folder and rewrites the "gue" section of RESULTS.md with the per-task test
@@ -10,15 +10,11 @@ scores, the published DNABERT-2 and NT-2500M-multi scores and the differences.
 """
 
 import argparse
-import sys
 import tempfile
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
-
-from benchmarks._report import SHARED_DATA, write_section  # noqa: E402
-from estimators._gue import GUE_MODELS, run_gue  # noqa: E402
+from benchmarks._report import SHARED_DATA, write_section
+from estimators import recipe_names
+from estimators._gue import run_gue
 
 
 def _number(value):
@@ -27,7 +23,7 @@ def _number(value):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=GUE_MODELS, default="kmer-logreg")
+    parser.add_argument("--model", choices=recipe_names(), default="kmer-logreg")
     parser.add_argument("--max-time", type=float, default=300.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as output:

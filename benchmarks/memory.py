@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python benchmarks/memory.py [--megabases 200]
+    python -m benchmarks.memory [--megabases 200]
 
 Writes a FASTA file with one record of ``--megabases`` million random bases
 (ACGT, half soft-masked, 60 per line) to a temporary folder, then measures the peak
@@ -21,11 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks._report import write_section
+
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
-
-from benchmarks._report import write_section  # noqa: E402
-
 LENGTH = 512
 JOBS = {
     "import dnatok": "import dnatok",

@@ -2,7 +2,7 @@
 
 Run from the repository root, with nothing else busy on the machine:
 
-    python benchmarks/mxdna.py [--budget 1200]
+    python -m benchmarks.mxdna [--budget 1200]
 
 1. Step time (forward + backward + AdamW) of the MxDNA masked-LM at
    MxDNATokenizer's default size against the single-nucleotide transformer of the
@@ -21,30 +21,28 @@ Rewrites the "mxdna" section of RESULTS.md.
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
-# benchmarks/tokenizers.py would shadow the HF `tokenizers` package: take this
-# folder off the import path and reach the helpers through the repository root
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from benchmarks._report import SHARED_DATA, write_section  # noqa: E402
-from dnatok import CharTokenizer, MxDNATokenizer, genome_windows, read_fasta  # noqa: E402
-from dnatok.nn import MaskedLMModel, MxDNAMaskedLM, mask_tokens, select_basic_units  # noqa: E402
+from benchmarks._report import SHARED_DATA, write_section
+from dnatok import CharTokenizer, MxDNATokenizer, genome_windows, read_fasta
+from dnatok.nn import MaskedLMModel, MxDNAMaskedLM
+from dnatok.nn._mxdna_selection import select_basic_units
+from dnatok.training._masking import mask_tokens
 
 FIGURE = Path(__file__).with_name("mxdna_unit_lengths.png")
 SPECIALS = [0, 1, 2, 3, 4]
 
 
 def default_size():
-    tokenizer = MxDNATokenizer()
-    return dict(d_model=tokenizer.d_model, n_heads=tokenizer.n_heads, n_experts=tokenizer.n_experts,
-                n_nucleotide_layers=tokenizer.n_nucleotide_layers, n_token_layers=tokenizer.n_token_layers)
+    """The sizes of MxDNATokenizer's default network (its pretrainer's module)."""
+    params = MxDNATokenizer().get_params(deep=True)
+    config = MxDNAMaskedLM(**{key.removeprefix("pretrainer__module__"): value for key, value in params.items()
+                              if key.startswith("pretrainer__module__")}).encoder_config
+    return {name: config[name] for name in ("d_model", "n_heads", "n_experts", "n_nucleotide_layers", "n_token_layers")}
 
 
 def step_times(size, length=512, batch=16, repeats=8):
@@ -169,10 +167,11 @@ def main():
 
     windows = load_windows()
     held_out, train = windows[: args.held_out], windows[args.held_out:]
-    untrained = MxDNATokenizer(max_epochs=0, random_state=0).fit(held_out[:200])
+    untrained = MxDNATokenizer().set_params(pretrainer__max_epochs=0, pretrainer__random_state=0).fit(held_out[:200])
     before = untrained.tokenization_stats(held_out)["nucleotides_per_token"]
     start = time.perf_counter()
-    tokenizer = MxDNATokenizer(max_epochs=1000, max_time=args.budget, batch_size=32, lr=1e-3, random_state=0)
+    tokenizer = MxDNATokenizer().set_params(pretrainer__max_epochs=1000, pretrainer__max_time=args.budget,
+                                            pretrainer__batch_size=32, pretrainer__lr=1e-3, pretrainer__random_state=0)
     tokenizer.fit(train)
     seconds = time.perf_counter() - start
     stats = tokenizer.tokenization_stats(held_out)

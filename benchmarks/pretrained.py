@@ -2,7 +2,7 @@
 
 Run from the repository root, with nothing else busy on the machine:
 
-    python benchmarks/pretrained.py
+    python -m benchmarks.pretrained
 
 Full-size models with random weights (the architecture decides the cost, not the
 weights): DNABERT-2-117M (768 wide, 12 layers, 4,096 BPE tokens) embedding 500-bp
@@ -19,19 +19,14 @@ Rewrites the "pretrained" section of RESULTS.md.
 
 import contextlib
 import statistics
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from benchmarks._report import SHARED_DATA, write_section  # noqa: E402
-from dnatok import BPETokenizer, CharTokenizer, genome_windows, read_fasta  # noqa: E402
-from dnatok.nn import DNABERT2Model, MxDNAEncoder  # noqa: E402
+from benchmarks._report import SHARED_DATA, write_section
+from dnatok import BPETokenizer, CharTokenizer, genome_windows, read_fasta
+from dnatok.nn import DNABERT2Model, MxDNAEncoder
 
 BATCH, LENGTH, N_SEQUENCES, ROUNDS = 16, 500, 64, 3
 

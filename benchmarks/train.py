@@ -2,7 +2,7 @@
 
 Run from the repository root, with nothing else busy on the machine:
 
-    python benchmarks/train.py [--budget 600]
+    python -m benchmarks.train [--budget 600]
 
 1. Throughput: forward + backward + optimizer steps of the default
    SequenceClassifier model (d_model 128, 2 layers, 4 heads) at batch 32 on GUE
@@ -17,24 +17,17 @@ Rewrites the "train" section of RESULTS.md.
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-# benchmarks/tokenizers.py would shadow the HF `tokenizers` package: take this
-# folder off the import path and reach the helpers through the repository root
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, matthews_corrcoef
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from sklearn.metrics import accuracy_score, matthews_corrcoef  # noqa: E402
-from skorch.dataset import Dataset  # noqa: E402
-from skorch.helper import predefined_split  # noqa: E402
-
-from benchmarks._report import SHARED_DATA, write_section  # noqa: E402
-from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, read_sequence_csv  # noqa: E402
-from dnatok.nn import SequenceClassificationModel  # noqa: E402
+from benchmarks._report import SHARED_DATA, write_section
+from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, read_sequence_csv
+from dnatok.nn import SequenceClassificationModel
 
 # the prom_core_tata run, fixed after a few manual trials (see the notes in RESULTS.md)
 TATA_TOKENIZER = dict(k=6, stride=3)

@@ -2,11 +2,12 @@
 
 Run from the repository root, with nothing else busy on the machine:
 
-    python benchmarks/tokenizers.py
+    python -m benchmarks.tokenizer_throughput
 
 It reads every GUE training split in ../shared/data/gue (176,762 sequences,
 14.9 Mb), times each tokenizer and its reference in the same run (best of
-several calls after a warm-up), and rewrites its section of RESULTS.md:
+several calls after a warm-up), and rewrites the "tokenizer-throughput" section of
+RESULTS.md:
 
 - KmerTokenizer(k=6) ids and counts against sklearn's CountVectorizer with
   character 6-grams (the same counts, checked here);
@@ -19,20 +20,12 @@ several calls after a warm-up), and rewrites its section of RESULTS.md:
 
 import argparse
 import glob
-import sys
-from pathlib import Path
 
-# this file's name shadows the HF `tokenizers` package: take its folder off the
-# import path and reach the helpers through the repository root instead
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
 
-import numpy as np  # noqa: E402
-from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
-
-from benchmarks._report import SHARED_DATA, best_time, write_section  # noqa: E402
-
-from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, read_sequence_csv  # noqa: E402
+from benchmarks._report import SHARED_DATA, best_time, write_section
+from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, read_sequence_csv
 
 
 def load_gue():
@@ -144,7 +137,7 @@ def main():
         f"| BPETokenizer(4096) fit, {len(fit_sequences):,} sequences | {bpe_fit:.2f} | {fit_rate / bpe_fit:.2f} | {bpe_fit / raw_fit - 1:+.1%} vs raw tokenizers |",
         f"| HF tokenizers train_from_iterator (reference) | {raw_fit:.2f} | {fit_rate / raw_fit:.2f} | |",
     ]
-    write_section("tokenizers", "\n".join(lines))
+    write_section("tokenizer-throughput", "\n".join(lines))
 
 
 if __name__ == "__main__":
