@@ -16,9 +16,8 @@ from ._kmer import KmerTokenizer
 from ._sequences import check_sequences, reverse_complement
 from ._tables import read_sequence_csv
 from ._tokenized import TokenizedSequences
+from ._version import __version__
 from ._windows import genome_windows
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name):

@@ -61,8 +61,10 @@ class MxDNATokenizer(CharTokenizer):
     ----------
     pretrainer : MaskedLMPretrainer or None, default=None
         The (unfitted) estimator that pretrains the network; ``fit`` trains a clone
-        of it. None is :func:`default_pretrainer`: an MxDNA masked LM at small CPU
-        sizes, with :class:`MaskedLMPretrainer`'s defaults (10 epochs, AdamW at
+        of it. None is the default pretrainer: ``MaskedLMPretrainer(module=MxDNAMaskedLM,
+        module__n_token_layers=2)``, an MxDNA masked LM at small CPU sizes (d_model 128,
+        4 heads, 1 nucleotide layer, 2 token layers, 10 experts; the paper's are 512,
+        16, 4, 16, 10), with :class:`MaskedLMPretrainer`'s defaults (10 epochs, AdamW at
         1e-3 with warm-up and cosine decay, load-balancing weight 0.01). Every
         control of the one training loop is there, and reachable from a pipeline
         or a grid: ``MxDNATokenizer(pretrainer=MaskedLMPretrainer(module=MxDNAMaskedLM,
@@ -81,7 +83,9 @@ class MxDNATokenizer(CharTokenizer):
     Attributes
     ----------
     model_ : dnatok.nn.MxDNAMaskedLM
-        The pretrained network (eval mode, on ``device``).
+        The pretrained network (eval mode, on ``device_``: the pretrainer's device).
+    device_ : torch.device
+        Where the network runs (the pretrainer's ``device``, also for a loaded one).
     history_ : skorch History
         The pretrainer's history per epoch: ``train_loss`` (masked-LM + weighted
         balancing), ``train_aux_loss``, ``valid_loss`` with early stopping, ``dur``
@@ -140,10 +144,10 @@ class MxDNATokenizer(CharTokenizer):
         return params
 
     def set_params(self, **params):
-        """Set parameters; ``pretrainer__*`` with ``pretrainer=None`` sets them on an
-        explicit :func:`default_pretrainer`."""
-        if self.pretrainer is None and "pretrainer" not in params and any(k.startswith("pretrainer__") for k in params):
-            self.pretrainer = default_pretrainer()
+        """Set parameters; ``pretrainer__*`` with no pretrainer (None) set them on an
+        explicit default pretrainer."""
+        if params.get("pretrainer", self.pretrainer) is None and any(k.startswith("pretrainer__") for k in params):
+            params["pretrainer"] = default_pretrainer()
         return super().set_params(**params)
 
     # -- fitting ---------------------------------------------------------------------
@@ -157,16 +161,16 @@ class MxDNATokenizer(CharTokenizer):
             )
         tokens = self._chars().transform(sequences)
         pretrainer = default_pretrainer() if self.pretrainer is None else clone(self.pretrainer)
-        if not issubclass(pretrainer._module_class(), MxDNAMaskedLM):
-            raise ValueError(
-                f"MxDNATokenizer's pretrainer trains {pretrainer._module_class().__name__}, not an MxDNA "
-                f"masked LM; use MaskedLMPretrainer(module=MxDNAMaskedLM, ...)."
-            )
         # the network runs where the pretrainer trains it, also when it is loaded
         self.device_ = pretrainer._torch_device()
         if self.pretrained is not None:
             model, self.history_ = self._load(), []
         else:
+            if not issubclass(pretrainer._module_class(), MxDNAMaskedLM):
+                raise ValueError(
+                    f"MxDNATokenizer's pretrainer trains {pretrainer._module_class().__name__}, not an MxDNA "
+                    f"masked LM; use MaskedLMPretrainer(module=MxDNAMaskedLM, ...)."
+                )
             pretrainer.fit(tokens)
             model, self.history_ = pretrainer.module_, pretrainer.history
         self.model_ = model.to(self.device_).eval()

@@ -41,6 +41,9 @@ class TokenizedSequences(dict):
     ((2, 5), 69, 'KmerTokenizer')
     """
 
+    #: read from the tokenizer; the default serves objects pickled before it existed
+    network_family = None
+
     def __init__(self, input_ids, attention_mask, *, tokenizer):
         super().__init__(input_ids=input_ids, attention_mask=attention_mask)
         self.tokenizer = tokenizer

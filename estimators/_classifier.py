@@ -5,14 +5,10 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder
 
-from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer
 from dnatok.nn import SequenceClassificationModel
 from dnatok.training import SequenceNet
-
-from ._recipes import NEURAL, PipelineRecipe, register_recipe
 
 __all__ = ["SequenceClassifier", "check_class_labels"]
 
@@ -113,12 +109,3 @@ class SequenceClassifier(ClassifierMixin, SequenceNet):
         """Predicted labels, of the type given to fit."""
         self.check_is_fitted()
         return self.label_encoder_.inverse_transform(self.predict_proba(X).argmax(axis=1))
-
-
-for _name, _tokenizer, _description in (
-    ("kmer-transformer", lambda: KmerTokenizer(k=6), "KmerTokenizer(k=6) + SequenceClassifier"),
-    ("bpe-transformer", BPETokenizer, "BPETokenizer (4,096 tokens learnt on the task) + SequenceClassifier"),
-    ("char-transformer", CharTokenizer, "CharTokenizer + SequenceClassifier"),
-):
-    register_recipe(PipelineRecipe(_name, _description, lambda max_time, device, tokenizer=_tokenizer: make_pipeline(
-        tokenizer(), SequenceClassifier(max_time=max_time, device=device, **NEURAL))))

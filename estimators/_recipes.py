@@ -1,8 +1,10 @@
 """Named pipelines: what ``dnatok gue --model NAME`` and ``benchmarks/compare.py`` run.
 
-Each model family's estimator module registers its recipes here (one call), so the
-command line, the GUE runner and the benchmark build the same pipelines from one
-table and a new family adds its own without touching this file.
+The baselines (k-mer counts + logistic regression, the transformer over k-mers,
+BPE and single nucleotides) are registered here; each other model family's
+estimator module registers its own recipes (one call), so the command line, the
+GUE runner and the benchmark build the same pipelines from one table and a new
+family adds its own without touching this file.
 """
 
 from dataclasses import dataclass
@@ -11,8 +13,10 @@ from typing import Callable, Mapping, Optional
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from dnatok import KmerTokenizer
+from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer
 from dnatok._registry import Registry
+
+from ._classifier import SequenceClassifier
 
 __all__ = ["NEURAL", "PipelineRecipe", "get_recipe", "recipe_names", "register_recipe"]
 
@@ -66,3 +70,14 @@ register_recipe(PipelineRecipe(
     lambda max_time, device: make_pipeline(KmerTokenizer(k=6, output="counts"), LogisticRegression(max_iter=2000, C=0.5)),
     param_grid={"kmertokenizer__k": [3, 4, 5, 6]},
 ))
+
+
+def _transformer_recipe(name, description, tokenizer):
+    return register_recipe(PipelineRecipe(name, description, lambda max_time, device: make_pipeline(
+        tokenizer(), SequenceClassifier(max_time=max_time, device=device, **NEURAL))))
+
+
+_transformer_recipe("kmer-transformer", "KmerTokenizer(k=6) + SequenceClassifier", lambda: KmerTokenizer(k=6))
+_transformer_recipe("bpe-transformer", "BPETokenizer (4,096 tokens learnt on the task) + SequenceClassifier",
+                    BPETokenizer)
+_transformer_recipe("char-transformer", "CharTokenizer + SequenceClassifier", CharTokenizer)

@@ -153,6 +153,9 @@ def test_a_grid_over_the_default_pretrainers_controls():
     model = make_pipeline(tokenizer, MxDNAClassifier(max_epochs=1, random_state=0))
     model.set_params(mxdnatokenizer__pretrainer__module__d_model=16, mxdnatokenizer__pretrainer__module__n_heads=2)
     assert MxDNATokenizer().pretrainer is None and model[0].pretrainer.module__d_model == 16
+    # pretrainer=None given beside nested values (as get_params gives them) is the default made explicit
+    reset = MxDNATokenizer().set_params(pretrainer=None, pretrainer__max_epochs=3)
+    assert reset.pretrainer.max_epochs == 3 and reset.pretrainer.module__n_token_layers == 2
     search = GridSearchCV(model, {"mxdnatokenizer__pretrainer__max_epochs": [0, 1],
                                   "mxdnaclassifier__lr": [1e-3, 3e-3]}, cv=2).fit(X, Y)
     epochs = [len(search.best_estimator_[0].history_)]
@@ -314,3 +317,14 @@ def test_expert_gain_reaches_the_network_and_is_validated():
     assert classifier.module_.encoder.tokenization.expert_gain == 4.0  # from the tokenizer, not a default
     with pytest.raises(ValueError, match=r"^expert_gain must be a number above 0"):
         small_tokenizer(0, module__expert_gain=0.0).fit(X[:4])
+
+
+@pytest.mark.parametrize("sizes, message", [
+    (dict(module__n_experts=0), r"MxDNAEncoder's n_experts must be an int of at least 1, got 0\."),
+    (dict(module__n_heads=0), r"MxDNAEncoder's n_heads must be an int of at least 1, got 0\."),
+    (dict(module__n_token_layers=1.5), r"MxDNAEncoder's n_token_layers must be an int of at least 0, got 1\.5\."),
+    (dict(module__d_model=18, module__n_heads=4), r"MxDNAEncoder's d_model \(18\) must be a multiple of n_heads \(4\)\."),
+])
+def test_network_sizes_are_checked_by_name(sizes, message):
+    with pytest.raises(ValueError, match=rf"^{message}$"):
+        small_tokenizer(0, **sizes).fit(X[:4])

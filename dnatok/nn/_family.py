@@ -102,7 +102,10 @@ def family_of(module_class):
 
 def official_family(config):
     """The family whose released checkpoints have this parsed ``config.json``, or None."""
-    for family in _FAMILIES.values():
-        if family.is_official is not None and family.is_official(config):
-            return family
-    return None
+    claims = [family for family in _FAMILIES.values() if family.is_official is not None and family.is_official(config)]
+    if len(claims) > 1:
+        raise ValueError(
+            f"This config.json reads as a released checkpoint of several model families "
+            f"({', '.join(family.name for family in claims)}); which one is it?"
+        )
+    return claims[0] if claims else None

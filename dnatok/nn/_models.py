@@ -94,7 +94,6 @@ class MaskedLMModel(_EncoderModel):
         return self.head(self.encoder(input_ids, attention_mask))
 
 
-
 #: dnatok's own transformer as a model family: any rule-based tokenizer's output
 TRANSFORMER_FAMILY = register_family(ModelFamily(
     name="transformer",

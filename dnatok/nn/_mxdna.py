@@ -17,6 +17,7 @@ each expert receives, and the longest token sequence of the batch.
 """
 
 import math
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -568,6 +569,13 @@ class MxDNAEncoderOutput(NamedTuple):
     tokenization: TokenizationOutput
 
 
+def _check_sizes(**sizes):
+    """Refuse a size that is not an int at or above its minimum, naming the argument."""
+    for name, (value, minimum) in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(f"MxDNAEncoder's {name} must be an int of at least {minimum}, got {value!r}.")
+
+
 class MxDNAEncoder(nn.Module):
     """Nucleotide ids -> learnt tokens -> token hidden states (MXDNA.md section 3).
 
@@ -653,6 +661,10 @@ class MxDNAEncoder(nn.Module):
         compact=True,
     ):
         super().__init__()
+        _check_sizes(d_model=(d_model, 2), n_heads=(n_heads, 1), n_nucleotide_layers=(n_nucleotide_layers, 0),
+                     n_token_layers=(n_token_layers, 0), n_experts=(n_experts, 1))
+        if d_model % n_heads:
+            raise ValueError(f"MxDNAEncoder's d_model ({d_model}) must be a multiple of n_heads ({n_heads}).")
         #: every argument that shapes the weights or the outputs (``compact`` does not):
         #: ``MxDNAEncoder(**encoder.config)`` rebuilds it, and so do the models
         self.config = dict(

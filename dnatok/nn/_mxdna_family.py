@@ -110,7 +110,7 @@ def map_mxdna_keys(state_dict):
     for key, value in state_dict.items():
         if key in MXDNA_UNUSED_KEYS:
             continue
-        new = _mxdnarename_key(key)
+        new = _mxdna_rename_key(key)
         if new is None:
             unknown.append(key)
         elif new[0] == "encoder":
@@ -125,7 +125,7 @@ def map_mxdna_keys(state_dict):
     return encoder, head
 
 
-def _mxdnarename_key(key):
+def _mxdna_rename_key(key):
     """("encoder" | "head", dnatok key) for an official key, or None."""
     simple = {"model.embed_tokens.weight": "embedding.weight"}
     if key in simple:
@@ -198,7 +198,6 @@ def _check_mxdna_input(X, estimator_name):
             f"{estimator_name} reads [CLS] x1 .. xL [SEP], but the {X.tokenizer_name} output has no "
             f"[CLS] first; tokenize with add_special_tokens=True."
         )
-
 
 
 #: MxDNA as a dnatok model family: single nucleotides in, head names as released

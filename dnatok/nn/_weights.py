@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__
 from .._hub import pretrained_folder
+from .._version import __version__
 from ..datasets._download import sha256
 from ._family import get_family, official_family
 

@@ -280,6 +280,7 @@ class SequenceNet(TransformerMixin, NeuralNet):
         if not self.initialized_:  # called directly: set up as fit does
             X, y = self._prepare_fit(X, y)
             self.initialize()
+            self.__dict__.pop("pretrained_tokenizer_", None)  # used while building, never kept
         self._check_width(X)
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
@@ -390,8 +391,9 @@ class SequenceNet(TransformerMixin, NeuralNet):
         return {**user, **from_data, **self._module_size_kwargs()}
 
     def _data_parameter_names(self):
-        """Module arguments that come from the tokenizer's output."""
-        return self._family().data_parameters
+        """Module arguments that come from the tokenizer's output: the family's, or
+        those a module of no registered family names in its ``data_parameters``."""
+        return getattr(self._module_class(), "data_parameters", self._family().data_parameters)
 
     def _module_size_kwargs(self):
         """Module arguments a subclass derives from the targets (e.g. n_classes)."""
