@@ -53,7 +53,8 @@ class MxDNAClassifier(_MxDNAMixin, SequenceClassifier):
     **kwargs
         As :class:`SequenceClassifier`; the model is
         ``dnatok.nn.MxDNAClassificationModel`` (``module__pooling`` is
-        ``"decoder"``, the authors' head, or ``"cls_direct"``).
+        ``"decoder"``, the authors' head, ``"cls_direct"`` or ``"mean"``, the mean of
+        the token states, which starts learning sooner from scratch).
     """
 
 

@@ -382,14 +382,27 @@ def test_jitter_only_in_training_and_inference_is_deterministic():
 def test_classification_poolings_and_aux_loss():
     torch.manual_seed(0)
     _, batch = make_batch()
-    for pooling in ("decoder", "cls_direct"):
+    for pooling in ("decoder", "cls_direct", "mean"):
         model = MxDNAClassificationModel(n_classes=2, pooling=pooling, **SMALL)
         logits, aux_loss = model(batch, batch > 0)  # the balancing loss comes with the output
         assert logits.shape == (3, 2) and aux_loss.shape == () and aux_loss.requires_grad
         assert not hasattr(model, "aux_loss")  # no module state for it
         assert hasattr(model, "decoder") == (pooling == "decoder")
-    with pytest.raises(ValueError, match="pooling must be 'decoder' or 'cls_direct'"):
-        MxDNAClassificationModel(pooling="mean")
+    with pytest.raises(ValueError, match="pooling must be 'decoder', 'cls_direct' or 'mean'"):
+        MxDNAClassificationModel(pooling="max")
+
+
+def test_mean_pooling_reads_every_real_token_and_not_the_batch():
+    torch.manual_seed(0)
+    _, batch = make_batch()
+    model = MxDNAClassificationModel(n_classes=2, pooling="mean", **SMALL).eval()
+    with torch.no_grad():
+        out = model.encoder(batch, batch > 0)
+        expected = torch.stack([out.token_states[i][out.token_mask[i]].mean(0) for i in range(len(batch))])
+        torch.testing.assert_close(model.embed(batch, batch > 0), expected)
+        # a sequence alone (no padding) pools as in its padded batch
+        alone = batch[1:2, : int((batch[1] > 0).sum())]
+        torch.testing.assert_close(model.embed(alone, alone > 0)[0], expected[1], rtol=1e-4, atol=1e-5)
 
 
 def test_compact_tokens_gathers_in_order():

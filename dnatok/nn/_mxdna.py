@@ -26,7 +26,7 @@ from torch import nn
 
 from ._block import TransformerBlock
 from ._encoder import init_weights
-from ._heads import ClassificationHead, MaskedLMHead
+from ._heads import ClassificationHead, MaskedLMHead, pool
 from ._mxdna_selection import select_basic_units
 from ._stem import ConvolutionStem
 
@@ -807,6 +807,12 @@ class MxDNAClassificationModel(nn.Module):
     the [CLS] token state, attending over the token states and the nucleotide-layer
     states together; then a LayerNorm and a :class:`ClassificationHead`.
     ``pooling="cls_direct"``: the head reads ``LN(token states)[CLS]``.
+    ``pooling="mean"``: the mean of the token states (real tokens, [CLS] and [SEP]
+    included). Trained from scratch, both [CLS] poolings first have to learn to move
+    the sequence into the [CLS] state (at initialisation attention adds almost
+    nothing to it), so the loss sits at ln 2 for the first hundred or more steps; the
+    mean reads every token from the first step (``benchmarks/RESULTS.md``, "Why MxDNA
+    starts in a plateau").
 
     ``forward`` returns ``(logits, aux_loss)``, the load-balancing loss beside the
     output (skorch's idiom for extra losses: the estimator's ``get_loss`` adds it).
@@ -815,7 +821,7 @@ class MxDNAClassificationModel(nn.Module):
     ----------
     n_classes : int, default=2
         Outputs.
-    pooling : {"decoder", "cls_direct"}, default="decoder"
+    pooling : {"decoder", "cls_direct", "mean"}, default="decoder"
         How one vector per sequence is made.
     classifier_dropout : float, default=0.1
         Dropout inside the classification head.
@@ -833,8 +839,8 @@ class MxDNAClassificationModel(nn.Module):
 
     def __init__(self, n_classes=2, pooling="decoder", classifier_dropout=0.1, **encoder_kwargs):
         super().__init__()
-        if pooling not in ("decoder", "cls_direct"):
-            raise ValueError(f"pooling must be 'decoder' or 'cls_direct', got {pooling!r}.")
+        if pooling not in ("decoder", "cls_direct", "mean"):
+            raise ValueError(f"pooling must be 'decoder', 'cls_direct' or 'mean', got {pooling!r}.")
         self.pooling = pooling
         self.encoder = MxDNAEncoder(**encoder_kwargs)
         #: the encoder's full configuration, saved beside pretrained weights
@@ -854,6 +860,8 @@ class MxDNAClassificationModel(nn.Module):
         """(pooled (B, d), aux_loss)."""
         out = self.encoder(input_ids, attention_mask, special_tokens_mask)
         cls_state = out.token_states[:, :1]  # (B, 1, d): [CLS] is always the first token
+        if self.pooling == "mean":
+            return pool(out.token_states, out.token_mask, "mean"), out.aux_loss
         if self.pooling == "cls_direct":
             return cls_state[:, 0], out.aux_loss
         B, length = input_ids.shape
