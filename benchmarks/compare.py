@@ -45,6 +45,7 @@ from sklearn.metrics import accuracy_score, matthews_corrcoef
 from benchmarks._report import SHARED_DATA, write_section
 from dnatok import read_sequence_csv
 from dnatok._demo import split_demo_data
+from dnatok._evaluation import set_random_states
 from estimators import get_recipe, recipe_names
 
 HERE = Path(__file__).resolve().parent
@@ -67,8 +68,7 @@ def load_task(task, max_train, seed, split="test"):
 
 def build(name, budget, seed):
     """The recipe's pipeline, every ``random_state`` in it set to the seed."""
-    model = get_recipe(name).build(budget, "cpu")
-    return model.set_params(**{key: seed for key in model.get_params() if key.endswith("random_state")})
+    return set_random_states(get_recipe(name).build(budget, "cpu"), seed)
 
 
 def training_summary(estimator):

@@ -162,9 +162,13 @@ def _fit(estimator, params, random_state, X, y):
 
     model = clone(estimator).set_params(**params)
     if random_state is not None:
-        seeds = {name: random_state for name in model.get_params() if name.endswith("random_state")}
-        model.set_params(**seeds)
+        set_random_states(model, random_state)
     return model.fit(X, y)
+
+
+def set_random_states(estimator, seed):
+    """Set every ``random_state`` parameter of an estimator (nested ones too); returns it."""
+    return estimator.set_params(**{name: seed for name in estimator.get_params() if name.endswith("random_state")})
 
 
 def _beside_published(row, published):

@@ -64,6 +64,11 @@ class TokenizedSequences(dict):
         return self["input_ids"].shape[0]
 
     @property
+    def starts_with_cls(self):
+        """Whether every row begins with [CLS]."""
+        return bool((self["input_ids"][:, 0] == self.cls_token_id).all())
+
+    @property
     def special_token_ids(self):
         """Sorted ids of [PAD], [UNK], [CLS], [SEP] and [MASK]."""
         return sorted(

@@ -193,7 +193,7 @@ def _check_mxdna_input(X, estimator_name):
             f"{estimator_name} reads single nucleotides, but got {X.tokenizer_name} output. Put an "
             f"MxDNATokenizer first (or a CharTokenizer, with pretrained=None)."
         )
-    if not (X["input_ids"][:, 0] == X.cls_token_id).all():
+    if not X.starts_with_cls:
         raise ValueError(
             f"{estimator_name} reads [CLS] x1 .. xL [SEP], but the {X.tokenizer_name} output has no "
             f"[CLS] first; tokenize with add_special_tokens=True."

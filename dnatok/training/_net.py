@@ -48,15 +48,10 @@ from .._tokenized import TokenizedSequences
 from ..nn import PretrainedWeights, family_of, load_pretrained, save_pretrained
 from ._callbacks import EpochCheckpoint, TimeBudget, WarmupCosineLR
 
-__all__ = ["SequenceNet", "flushing_subnormals", "parameter_groups", "seeded", "starts_with_cls"]
+__all__ = ["SequenceNet", "flushing_subnormals", "parameter_groups", "seeded"]
 
 # pretrained-encoder settings that fine-tuning may change; all others are fixed
 _TUNABLE = ("dropout", "attention_dropout", "jitter")
-
-
-def starts_with_cls(X):
-    """Whether every row of the tokenized sequences X begins with [CLS]."""
-    return bool((X["input_ids"][:, 0] == X.cls_token_id).all())
 
 
 @contextlib.contextmanager
@@ -357,7 +352,7 @@ class SequenceNet(TransformerMixin, NeuralNet):
                 )
             self.pretrained_tokenizer_ = X.tokenizer
         pooling = self.get_params_for("module").get("pooling")
-        if pooling == "cls" and not starts_with_cls(X):
+        if pooling == "cls" and not X.starts_with_cls:
             raise ValueError(
                 f"module__pooling='cls' reads the [CLS] token, but the {X.tokenizer_name} output has "
                 f"no [CLS] first (add_special_tokens=False?). Use module__pooling='mean' or "
