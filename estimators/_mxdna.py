@@ -30,6 +30,26 @@ class _MxDNAMixin:
     def __init__(self, module=None, *, pretrained="tokenizer", **kwargs):
         super().__init__(module, pretrained=pretrained, **kwargs)
 
+    def _load_pretrained_head(self, pretrained):
+        """Refuse a fine-tuned head behind another pooling than the one it learned with.
+
+        A released fine-tuned MxDNA classifier (and one dnatok saved with
+        ``module__pooling="decoder"``) carries its decoder beside its task head; the
+        head reads that decoder's output, so under the default mean pooling it would
+        load and predict nonsense without a word.
+        """
+        head = pretrained.head_state_dict or {}
+        own_head = {f"head.{key}": value for key, value in self.module_.head.state_dict().items()}
+        has_task_head = all(key in head and head[key].shape == value.shape for key, value in own_head.items())
+        pooling = getattr(self.module_, "pooling", None)
+        if has_task_head and any(key.startswith("decoder.") for key in head) and pooling != "decoder":
+            raise ValueError(
+                f"The pretrained weights hold a fine-tuned classification head that reads MxDNA's decoder "
+                f"pooling, but this {type(self).__name__} pools with module__pooling={pooling!r}. "
+                f"Set module__pooling='decoder' to use that head as it was trained."
+            )
+        super()._load_pretrained_head(pretrained)
+
 
 class MxDNAClassifier(_MxDNAMixin, SequenceClassifier):
     """Classify DNA with MxDNA, fine-tuning the whole pretrained network.
@@ -52,9 +72,9 @@ class MxDNAClassifier(_MxDNAMixin, SequenceClassifier):
     aux_loss_weight : float, default=0.01
     **kwargs
         As :class:`SequenceClassifier`; the model is
-        ``dnatok.nn.MxDNAClassificationModel`` (``module__pooling`` is
-        ``"decoder"``, the authors' head, ``"cls_direct"`` or ``"mean"``, the mean of
-        the token states, which starts learning sooner from scratch).
+        ``dnatok.nn.MxDNAClassificationModel`` (``module__pooling`` is ``"mean"``,
+        the mean of the token states, which starts learning sooner and costs less
+        per step, ``"decoder"``, the authors' head, or ``"cls_direct"``).
     """
 
 

@@ -637,12 +637,20 @@ def test_mxdna_official_folder_in_the_estimators(mxdna, mxdna_folder, tmp_path):
         assert [len(unit) for unit in units] == lengths and "".join(units) == sequences[i]
     # fine-tuning starts from the folder's network, decoder and task head included
     y = inputs["cls_labels"].numpy()
-    classifier = make_pipeline(MxDNATokenizer(pretrained=mxdna_folder),
-                               MxDNAClassifier(pretrained=mxdna_folder, max_epochs=0, batch_size=1)).fit(sequences, y)
+    # the released head reads the decoder pooling: under dnatok's default (mean) it is refused
+    with pytest.raises(ValueError, match=r"fine-tuned classification head that reads MxDNA's decoder pooling, "
+                                         r"but this MxDNAClassifier pools with module__pooling='mean'\. "
+                                         r"Set module__pooling='decoder'"):
+        make_pipeline(MxDNATokenizer(pretrained=mxdna_folder),
+                      MxDNAClassifier(pretrained=mxdna_folder, max_epochs=0)).fit(sequences, y)
+    classifier = make_pipeline(
+        MxDNATokenizer(pretrained=mxdna_folder),
+        MxDNAClassifier(pretrained=mxdna_folder, module__pooling="decoder", max_epochs=0, batch_size=1),
+    ).fit(sequences, y)
     assert classifier[-1].module_.encoder.stem is None
     probabilities = torch.from_numpy(classifier.predict_proba(sequences))
     # batch of one: no padding, so dnatok's default equals the official computation
-    model = _mxdna_model(load_pretrained(mxdna_folder), type(classifier[-1].module_))
+    model = _mxdna_model(load_pretrained(mxdna_folder), type(classifier[-1].module_), pooling="decoder")
     ids = classifier[0].transform(sequences)
     expected = []
     with torch.no_grad():

@@ -803,16 +803,18 @@ class MxDNAMaskedLM(nn.Module):
 class MxDNAClassificationModel(nn.Module):
     """MxDNA for sequence classification: ``forward`` gives (B, n_classes) logits.
 
-    ``pooling="decoder"`` (the authors' default): a decoder block whose only query is
-    the [CLS] token state, attending over the token states and the nucleotide-layer
-    states together; then a LayerNorm and a :class:`ClassificationHead`.
+    ``pooling="mean"`` (dnatok's default): the mean of the token states (real tokens,
+    [CLS] and [SEP] included), then a LayerNorm and a :class:`ClassificationHead`.
+    ``pooling="decoder"`` (the authors' default, and the head of their released
+    fine-tuned classifiers): a decoder block whose only query is the [CLS] token
+    state, attending over the token states and the nucleotide-layer states together.
     ``pooling="cls_direct"``: the head reads ``LN(token states)[CLS]``.
-    ``pooling="mean"``: the mean of the token states (real tokens, [CLS] and [SEP]
-    included). Trained from scratch, both [CLS] poolings first have to learn to move
-    the sequence into the [CLS] state (at initialisation attention adds almost
-    nothing to it), so the loss sits at ln 2 for the first hundred or more steps; the
-    mean reads every token from the first step (``benchmarks/RESULTS.md``, "Why MxDNA
-    starts in a plateau").
+    Why the mean by default: both [CLS] poolings first have to learn to move the
+    sequence into the [CLS] state (at initialisation attention adds almost nothing
+    to it), so the loss sits at ln 2 for the first hundred or more steps; the mean
+    reads every token from the first step, and it skips the decoder's pass over
+    every nucleotide (``benchmarks/RESULTS.md``, "Why MxDNA starts in a plateau" and
+    "MxDNA's step against the char transformer's").
 
     ``forward`` returns ``(logits, aux_loss)``, the load-balancing loss beside the
     output (skorch's idiom for extra losses: the estimator's ``get_loss`` adds it).
@@ -821,7 +823,7 @@ class MxDNAClassificationModel(nn.Module):
     ----------
     n_classes : int, default=2
         Outputs.
-    pooling : {"decoder", "cls_direct", "mean"}, default="decoder"
+    pooling : {"mean", "decoder", "cls_direct"}, default="mean"
         How one vector per sequence is made.
     classifier_dropout : float, default=0.1
         Dropout inside the classification head.
@@ -837,7 +839,7 @@ class MxDNAClassificationModel(nn.Module):
     (torch.Size([1, 3]), torch.Size([]))
     """
 
-    def __init__(self, n_classes=2, pooling="decoder", classifier_dropout=0.1, **encoder_kwargs):
+    def __init__(self, n_classes=2, pooling="mean", classifier_dropout=0.1, **encoder_kwargs):
         super().__init__()
         if pooling not in ("decoder", "cls_direct", "mean"):
             raise ValueError(f"pooling must be 'decoder', 'cls_direct' or 'mean', got {pooling!r}.")
