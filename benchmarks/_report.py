@@ -20,8 +20,8 @@ SHARED_DATA = Path(
 ).resolve()
 
 
-def best_time(function, repeats=5, warmup=1):
-    """Smallest wall time of ``repeats`` calls after ``warmup`` untimed ones."""
+def wall_times(function, repeats=5, warmup=1):
+    """Wall times (s) of ``repeats`` calls after ``warmup`` untimed ones."""
     for _ in range(warmup):
         function()
     times = []
@@ -29,7 +29,12 @@ def best_time(function, repeats=5, warmup=1):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+def best_time(function, repeats=5, warmup=1):
+    """Smallest wall time of ``repeats`` calls after ``warmup`` untimed ones."""
+    return min(wall_times(function, repeats, warmup))
 
 
 def machine():
