@@ -21,6 +21,12 @@ restored). The test split is read only to score. Training sets larger than
 ``--max-train`` are subsampled (seeded). ``demo`` is the embedded synthetic task of
 ``dnatok demo`` with its train/test split.
 
+``--mxdna-pretrained FOLDER`` adds the pipeline ``mxdna-pretrained``: an
+MxDNATokenizer loaded from a saved folder (e.g. one ``benchmarks.genome_pretrain``
+wrote), fine-tuned by MxDNAClassifier for the same share of the budget as the
+``mxdna`` recipe fine-tunes (80%; the folder's own pretraining is not counted).
+``--max-train`` below a task's size stores the scores under ``TASK@N``.
+
 ``--seeds 0,1,2`` repeats the task with each seed (the seed fixes the training
 subsample, the initialisation and the batch order of every pipeline alike): one seed
 moves a neural pipeline's test MCC by a few hundredths, as much as the differences
@@ -43,14 +49,43 @@ import torch
 from sklearn.metrics import accuracy_score, matthews_corrcoef
 
 from benchmarks._report import SHARED_DATA, write_section
-from dnatok import read_sequence_csv
+from sklearn.pipeline import make_pipeline
+
+from dnatok import MxDNATokenizer, read_sequence_csv
 from dnatok._demo import split_demo_data
 from dnatok._evaluation import set_random_states
-from estimators import get_recipe, recipe_names
+from estimators import MxDNAClassifier, get_recipe, recipe_names, register_recipe
+from estimators._mxdna import MXDNA_PRETRAIN_SHARE
+from estimators._recipes import NEURAL, PipelineRecipe
 
 HERE = Path(__file__).resolve().parent
+#: training sequences beyond this are subsampled (stored under the task's own name)
+MAX_TRAIN = 20_000
 STORE = HERE / "compare_results.json"
-PIPELINES = recipe_names()
+
+
+def register_pretrained_mxdna(folder):
+    """The ``mxdna-pretrained`` recipe: a saved MxDNATokenizer, fine-tuned for the recipe's share."""
+    def build(max_time, device):
+        fine_tune = max_time * (1 - MXDNA_PRETRAIN_SHARE)
+        return make_pipeline(MxDNATokenizer(pretrained=folder),
+                             MxDNAClassifier(max_time=fine_tune, device=device, **NEURAL))
+    register_recipe(PipelineRecipe(
+        "mxdna-pretrained", f"MxDNATokenizer(pretrained={Path(folder).name}) + MxDNAClassifier (80% of the budget)",
+        build))
+
+
+def pipelines(store=None):
+    """Registered recipes, then any other pipeline stored (e.g. mxdna-pretrained)."""
+    names = list(recipe_names())
+    for entry in (store or {}).values():
+        for run in seed_runs(entry).values():
+            names += [name for name in run if name not in names]
+    return names
+
+
+def describe(name):
+    return get_recipe(name).description if name in recipe_names() else name
 
 
 def load_task(task, max_train, seed, split="test"):
@@ -116,6 +151,7 @@ def seed_runs(entry):
 def report(store, budget):
     tasks = list(store)
     runs = {task: seed_runs(store[task]) for task in tasks}
+    names = pipelines(store)
 
     def results(task, name):  # (seed, result) of every stored seed that ran this pipeline
         return [(seed, run[name]) for seed, run in sorted(runs[task].items(), key=lambda kv: int(kv[0]))
@@ -131,10 +167,10 @@ def report(store, budget):
         f"only scored. `python -m benchmarks.compare --task TASK --seeds 0,1,2`, one task at a time; "
         f"scores are stored in `benchmarks/compare_results.json`.",
         "",
-        "| pipeline | " + " | ".join(f"{t} ({store[t]['n_train']:,} train)" for t in tasks) + " | mean MCC (GUE tasks) |",
+        "| pipeline | " + " | ".join(f"{t} ({store[t]['n_train']:,} train)" for t in tasks) + " | mean MCC (GUE tasks as shipped) |",
         "| --- | " + " | ".join("---:" for _ in tasks) + " | ---: |",
     ]
-    for name in PIPELINES:
+    for name in names:
         cells, gue = [], []
         for task in tasks:
             mccs = [result["mcc"] for _, result in results(task, name)]
@@ -143,28 +179,28 @@ def report(store, budget):
                 continue
             each = f" ({' '.join(f'{m:.3f}' for m in mccs)})" if len(mccs) > 1 else ""
             cells.append(f"{np.mean(mccs):.3f}{each}")
-            if task != "demo":
+            if task != "demo" and "@" not in task:  # shipped tasks only, not subsampled settings
                 gue.append(np.mean(mccs))
         mean = f"{np.mean(gue):.3f}" if gue else ""
-        lines.append(f"| {get_recipe(name).description} | " + " | ".join(cells) + f" | {mean} |")
+        lines.append(f"| {describe(name)} | " + " | ".join(cells) + f" | {mean} |")
     lines += ["", "Seeds per task: " + "; ".join(
         f"{task} {', '.join(sorted(runs[task], key=int))}" for task in tasks) + ".", ""]
     # scores are kept across runs, so say when each pipeline's were measured
     dates = {name: sorted({result.get("date", "undated") for task in tasks for _, result in results(task, name)})
-             for name in PIPELINES}
-    lines += ["Run on: " + "; ".join(f"{name} {', '.join(dates[name])}" for name in PIPELINES if dates[name])
+             for name in names}
+    lines += ["Run on: " + "; ".join(f"{name} {', '.join(dates[name])}" for name in names if dates[name])
               + " (undated: before 2026-12-06, when dates began to be stored).", ""]
     lines += ["Mean test accuracy over the seeds:", ""]
     lines.append("| pipeline | " + " | ".join(tasks) + " |")
     lines.append("| --- | " + " | ".join("---:" for _ in tasks) + " |")
-    for name in PIPELINES:
+    for name in names:
         cells = [f"{np.mean([r['accuracy'] for _, r in results(task, name)]):.3f}" if results(task, name) else ""
                  for task in tasks]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Fit seconds (wall time, tokenizer included) / epochs run, per seed:", ""]
     lines.append("| pipeline | " + " | ".join(tasks) + " |")
     lines.append("| --- | " + " | ".join("---:" for _ in tasks) + " |")
-    for name in PIPELINES:
+    for name in names:
         cells = []
         for task in tasks:
             each = []
@@ -185,9 +221,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", help="a GUE task path (tf/0, prom/prom_core_tata, ...) or demo")
     parser.add_argument("--report-only", action="store_true", help="rewrite the section from the stored scores")
-    parser.add_argument("--pipelines", default=",".join(PIPELINES))
+    parser.add_argument("--pipelines", default=",".join(recipe_names()))
+    parser.add_argument("--mxdna-pretrained", type=Path, help="a saved MxDNATokenizer folder: adds mxdna-pretrained")
     parser.add_argument("--budget", type=float, default=300.0)
-    parser.add_argument("--max-train", type=int, default=20_000)
+    parser.add_argument("--max-train", type=int, default=MAX_TRAIN)
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, each a full run of the task")
     parser.add_argument("--split", choices=("test", "dev"), default="test",
                         help="score on the GUE dev split while developing (implies --no-store)")
@@ -198,6 +235,10 @@ def main(argv=None):
         return
     if args.task is None:
         parser.error("--task is required (or --report-only)")
+    if args.mxdna_pretrained is not None:
+        register_pretrained_mxdna(args.mxdna_pretrained)
+        if "mxdna-pretrained" not in args.pipelines.split(","):
+            args.pipelines += ",mxdna-pretrained"
     torch.set_num_threads(2)
     for seed in (int(seed) for seed in args.seeds.split(",")):
         outcome = run(args.task, args.pipelines.split(","), args.budget, args.max_train, seed,
@@ -206,10 +247,13 @@ def main(argv=None):
             continue
         # read and write per seed, so that an interrupted run keeps the seeds it finished
         store = json.loads(STORE.read_text()) if STORE.exists() else {}
-        entry = store.get(args.task, {})
+        # a subsampled task is a setting of its own
+        subsampled = outcome["n_train"] == args.max_train != MAX_TRAIN
+        key = f"{args.task}@{args.max_train}" if subsampled else args.task
+        entry = store.get(key, {})
         runs = seed_runs(entry) if entry else {}
         runs[str(seed)] = {**runs.get(str(seed), {}), **outcome["results"]}
-        store[args.task] = {"n_train": outcome["n_train"], "n_test": outcome["n_test"], "seeds": runs}
+        store[key] = {"n_train": outcome["n_train"], "n_test": outcome["n_test"], "seeds": runs}
         STORE.write_text(json.dumps(store, indent=1))
         report(store, args.budget)
 
