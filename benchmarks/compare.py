@@ -47,10 +47,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, matthews_corrcoef
-
-from benchmarks._report import SHARED_DATA, write_section
 from sklearn.pipeline import make_pipeline
 
+from benchmarks._report import SHARED_DATA, write_section
 from dnatok import MxDNATokenizer, read_sequence_csv
 from dnatok._demo import split_demo_data
 from dnatok._evaluation import set_random_states
