@@ -1,6 +1,7 @@
 """The neural estimators in use: pipelines, searches, pretraining, training controls."""
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from skorch.callbacks import Callback
 
 from dnatok import BPETokenizer, CharTokenizer, KmerTokenizer, genome_windows, read_fasta
 from dnatok.datasets import make_motif_classification
+from dnatok.training import flushing_subnormals
 from dnatok.training._masking import mask_tokens
 from estimators import MaskedLMPretrainer, SequenceClassifier, SequenceRegressor
 
@@ -354,6 +356,27 @@ def test_subnormals_are_flushed_while_training_and_predicting_only():
     model.predict_proba(tokens)
     model.transform(tokens)
     assert inside and all(inside) and not _subnormals_flushed()
+
+def _flushed_share():
+    """Share of a large product flushed to zero: each of torch's threads computes a part."""
+    return float(((torch.full((1 << 22,), 1e-30) * 1e-10) == 0).float().mean())
+
+
+@pytest.mark.skipif(not torch.set_flush_denormal(False), reason="this CPU cannot flush subnormals")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="torch's OpenMP team is reached on Linux")
+def test_subnormals_are_flushed_on_every_thread_of_torch():
+    """Every thread's part of a parallel product is flushed inside the block, none after it
+    (set on the caller alone, the threads torch started before kept IEEE: half flushed)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert _flushed_share() == 0.0  # the team exists, started without the mode
+        with flushing_subnormals():
+            assert _flushed_share() == 1.0
+        assert _flushed_share() == 0.0
+    finally:
+        torch.set_num_threads(threads)
+
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_training_and_prediction():

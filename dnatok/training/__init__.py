@@ -7,7 +7,8 @@ layer sits above the torch modules of :mod:`dnatok.nn` and below ``estimators``.
 """
 
 from ._callbacks import TimeBudget, WarmupCosineLR
-from ._net import SequenceNet, flushing_subnormals
+from ._net import SequenceNet
 from ._pretrainer import MaskedLMPretrainer
+from ._subnormals import flushing_subnormals
 
 __all__ = ["MaskedLMPretrainer", "SequenceNet", "TimeBudget", "WarmupCosineLR", "flushing_subnormals"]

@@ -47,8 +47,9 @@ from torch import nn
 from .._tokenized import TokenizedSequences
 from ..nn import PretrainedWeights, family_of, load_pretrained, save_pretrained
 from ._callbacks import EpochCheckpoint, TimeBudget, WarmupCosineLR
+from ._subnormals import flushing_subnormals
 
-__all__ = ["SequenceNet", "flushing_subnormals", "parameter_groups", "seeded"]
+__all__ = ["SequenceNet", "parameter_groups", "seeded"]
 
 # pretrained-encoder settings that fine-tuning may change; all others are fixed
 _TUNABLE = ("dropout", "attention_dropout", "jitter")
@@ -64,23 +65,6 @@ def seeded(seed, device="cpu"):
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         yield
-
-
-@contextlib.contextmanager
-def flushing_subnormals():
-    """Flush subnormal floats to zero on the CPU inside the block.
-
-    As a network trains, some of its gradients underflow into the subnormal range
-    (below 1.2e-38 in float32), where x86 arithmetic is many times slower: after 10
-    epochs a training step took 1.3x as long without this (``benchmarks/RESULTS.md``, "subnormals").
-    Values that small change no prediction. It reaches the calling thread only, and
-    torch cannot report the setting, so the block ends with it off, torch's default.
-    """
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
 
 
 def parameter_groups(module, weight_decay):
