@@ -27,6 +27,11 @@ wrote), fine-tuned by MxDNAClassifier for the same share of the budget as the
 ``mxdna`` recipe fine-tunes (80%; the folder's own pretraining is not counted).
 ``--max-train`` below a task's size stores the scores under ``TASK@N``.
 
+``--pipelines mxdna-one-line`` runs what a user types, with nothing set but the
+budget and the seed: ``make_pipeline(MxDNATokenizer(max_time=60, random_state=s),
+MxDNAClassifier(max_time=240, random_state=s))`` at the default 300 s (the same
+20%/80% split at other budgets): the estimators' defaults, no early stopping.
+
 ``--seeds 0,1,2`` repeats the task with each seed (the seed fixes the training
 subsample, the initialisation and the batch order of every pipeline alike): one seed
 moves a neural pipeline's test MCC by a few hundredths, as much as the differences
@@ -74,6 +79,25 @@ def register_pretrained_mxdna(folder):
         build))
 
 
+def one_line_mxdna(max_time, device):
+    """MxDNA as a user types it: only the budget is set (the seed comes from ``build``)."""
+    pretrain = max_time * MXDNA_PRETRAIN_SHARE
+    return make_pipeline(MxDNATokenizer(max_time=pretrain),
+                         MxDNAClassifier(max_time=max_time - pretrain, device=device))
+
+
+#: pipelines of this benchmark only (not ``dnatok gue`` recipes)
+BENCHMARK_PIPELINES = {
+    "mxdna-one-line": PipelineRecipe(
+        "mxdna-one-line", "make_pipeline(MxDNATokenizer(max_time=60), MxDNAClassifier(max_time=240)), "
+        "nothing else set (20% + 80% of the budget)", one_line_mxdna),
+}
+
+
+def _recipe(name):
+    return BENCHMARK_PIPELINES[name] if name in BENCHMARK_PIPELINES else get_recipe(name)
+
+
 def pipelines(store=None):
     """Registered recipes, then any other pipeline stored (e.g. mxdna-pretrained)."""
     names = list(recipe_names())
@@ -84,7 +108,7 @@ def pipelines(store=None):
 
 
 def describe(name):
-    return get_recipe(name).description if name in recipe_names() else name
+    return _recipe(name).description if name in (*recipe_names(), *BENCHMARK_PIPELINES) else name
 
 
 def load_task(task, max_train, seed, split="test"):
@@ -102,7 +126,7 @@ def load_task(task, max_train, seed, split="test"):
 
 def build(name, budget, seed):
     """The recipe's pipeline, every ``random_state`` in it set to the seed."""
-    return set_random_states(get_recipe(name).build(budget, "cpu"), seed)
+    return set_random_states(_recipe(name).build(budget, "cpu"), seed)
 
 
 def training_summary(estimator):

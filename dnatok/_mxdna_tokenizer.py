@@ -12,11 +12,13 @@ is why ``import dnatok`` loads it only when it is first used.
 """
 
 import os
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
+from sklearn.utils._param_validation import Interval
 
 from ._bpe import BPETokenizer
 from ._char import CharTokenizer
@@ -74,6 +76,12 @@ class MxDNATokenizer(CharTokenizer):
     pretrained : str, path-like or None, default=None
         A folder written by :meth:`save_pretrained` or a released MxDNA checkpoint:
         ``fit`` loads it instead of training.
+    max_time : float or None, default=None
+        Seconds of pretraining at most: the pretrainer's ``max_time``, set here for
+        the one-line pipeline (``MxDNATokenizer(max_time=60)``). None leaves the
+        pretrainer's own. A pretrainer given with another value is refused.
+    random_state : int, RandomState instance or None, default=None
+        The pretrainer's ``random_state`` (weights, masking, shuffling), likewise.
     max_length, truncation, output, handle_unknown
         As :class:`CharTokenizer` (lengths in nucleotides). The network accepts
         every width this tokenizer produces.
@@ -113,6 +121,8 @@ class MxDNATokenizer(CharTokenizer):
         **CharTokenizer._parameter_constraints,
         "pretrainer": [MaskedLMPretrainer, None],
         "pretrained": [str, os.PathLike, None],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state"],
     }
     _requires_fit = True
     network_family = _MXDNA.name
@@ -122,6 +132,8 @@ class MxDNATokenizer(CharTokenizer):
         *,
         pretrainer=None,
         pretrained=None,
+        max_time=None,
+        random_state=None,
         max_length=None,
         truncation=True,
         add_special_tokens=True,
@@ -134,6 +146,8 @@ class MxDNATokenizer(CharTokenizer):
         )
         self.pretrainer = pretrainer
         self.pretrained = pretrained
+        self.max_time = max_time
+        self.random_state = random_state
 
     def get_params(self, deep=True):
         """Parameters; with ``deep``, the pretrainer's as ``pretrainer__*`` (the default
@@ -160,7 +174,7 @@ class MxDNATokenizer(CharTokenizer):
                 "add_special_tokens=True, or use output='counts'."
             )
         tokens = self._chars().transform(sequences)
-        pretrainer = default_pretrainer() if self.pretrainer is None else clone(self.pretrainer)
+        pretrainer = self._pretrainer()
         # the network runs where the pretrainer trains it, also when it is loaded
         self.device_ = pretrainer._torch_device()
         if self.pretrained is not None:
@@ -179,6 +193,24 @@ class MxDNATokenizer(CharTokenizer):
         if self.output == "counts":  # one inference pass over the data, only when needed
             units = [unit for row in self._units(sequences)[0] for unit in row]
             self.units_ = np.unique(np.asarray(units, dtype=str))
+
+    def _pretrainer(self):
+        """A fresh pretrainer: the given one (or the default), with this tokenizer's
+        ``max_time`` and ``random_state`` where they are set."""
+        pretrainer = default_pretrainer() if self.pretrainer is None else clone(self.pretrainer)
+        shortcuts = {"max_time": self.max_time, "random_state": self.random_state}
+        for name, value in shortcuts.items():
+            own = getattr(pretrainer, name)
+            if value is None:
+                continue
+            if self.pretrainer is not None and own is not None and own != value:
+                raise ValueError(
+                    f"MxDNATokenizer({name}={value!r}) disagrees with its pretrainer's "
+                    f"{name}={own!r}; set it in one place (MxDNATokenizer({name}=...) or "
+                    f"pretrainer__{name}=...)."
+                )
+            pretrainer.set_params(**{name: value})
+        return pretrainer
 
     def _load(self):
         pretrained = load_pretrained(self.pretrained)

@@ -162,6 +162,23 @@ def test_a_grid_over_the_default_pretrainers_controls():
     assert epochs == [search.best_params_["mxdnatokenizer__pretrainer__max_epochs"]]
 
 
+def test_max_time_and_random_state_reach_the_pretrainer():
+    """MxDNATokenizer(max_time=..., random_state=...) sets the pretraining's budget and seed."""
+    first = small_tokenizer(0, tokenizer=dict(random_state=3), random_state=None).fit(X[:8])
+    again = small_tokenizer(0, tokenizer=dict(random_state=3), random_state=None).fit(X[:8])
+    other = small_tokenizer(0, tokenizer=dict(random_state=4), random_state=None).fit(X[:8])
+    weights = [next(t.model_.parameters()).detach() for t in (first, again, other)]
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
+    budgeted = small_tokenizer(1000, tokenizer=dict(max_time=0.5)).fit(X)
+    assert 1 <= len(budgeted.history_) < 1000
+    assert budgeted.pretrainer.max_time is None  # the given pretrainer is left as it was
+    with pytest.raises(ValueError, match=r"^MxDNATokenizer\(random_state=1\) disagrees with its pretrainer's "
+                                         r"random_state=0; set it in one place"):
+        small_tokenizer(0, tokenizer=dict(random_state=1)).fit(X[:4])
+    with pytest.raises(ValueError, match=r"'max_time' parameter of MxDNATokenizer must be"):
+        MxDNATokenizer(max_time=0).fit(X[:4])
+
+
 def test_the_pretrainer_must_train_an_mxdna_masked_lm():
     with pytest.raises(ValueError, match=r"^MxDNATokenizer's pretrainer trains MaskedLMModel, not an MxDNA masked LM"):
         MxDNATokenizer(pretrainer=MaskedLMPretrainer(max_epochs=0)).fit(X[:4])
