@@ -7,10 +7,14 @@ urllib exactly as it would from Zenodo, and no test touches the internet.
 
 import hashlib
 import io
+import json
 import os
+import stat
+import struct
 import threading
 import time
 import zipfile
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -488,7 +492,8 @@ def test_list_genomic_benchmarks():
 def test_public_api_reexported():
     import dnatok.datasets as datasets
 
-    for name in ["fetch_genomic_benchmark", "get_data_home", "clear_data_home", "list_genomic_benchmarks"]:
+    for name in ["fetch_genomic_benchmark", "get_data_home", "clear_data_home", "list_genomic_benchmarks",
+                 "ArchiveLimits", "UnsafeArchiveError"]:
         assert name in datasets.__all__
         assert callable(getattr(datasets, name))
 
@@ -497,7 +502,13 @@ def test_public_api_reexported():
 # GUE: one archive of GUE/<group>/<task>/{train,dev,test}.csv
 # --------------------------------------------------------------------------
 
-from dnatok.datasets import fetch_gue, list_gue_tasks, published_gue_scores  # noqa: E402
+from dnatok.datasets import (  # noqa: E402
+    ArchiveLimits,
+    UnsafeArchiveError,
+    fetch_gue,
+    list_gue_tasks,
+    published_gue_scores,
+)
 from dnatok.datasets._gue import URL_ENV  # noqa: E402
 
 GUE_SPLITS = {
@@ -507,9 +518,9 @@ GUE_SPLITS = {
 }
 
 
-def gue_layout(tasks=("tf/0", "prom/prom_core_tata"), top="GUE/"):
+def gue_layout(tasks=("tf/0", "prom/prom_core_tata"), top="GUE/", splits=GUE_SPLITS):
     return {f"{top}{task}/{split}.csv": "sequence,label\n" + "".join(f"{s},{y}\n" for s, y in rows)
-            for task in tasks for split, rows in GUE_SPLITS.items()}
+            for task in tasks for split, rows in splits.items()}
 
 
 GUE_BYTES = make_zip(gue_layout())
@@ -535,7 +546,10 @@ def gue_cache(data_home):
 def test_gue_downloads_once_then_reads_the_cache(gue_server, data_home):
     X, y = fetch_gue("tf/0", data_home=data_home, url=gue_server.url, checksum=GUE_SHA256, return_X_y=True)
     assert X == [s for s, _ in GUE_SPLITS["train"]] and y.tolist() == [1, 0, 1]
-    assert gue_cache(data_home) == ["GUE"]  # the archive is gone, nothing half-written
+    assert gue_cache(data_home) == ["GUE", "GUE.archive.json"]  # the archive is gone, nothing half-written
+    record = json.loads((Path(data_home) / "gue" / "GUE.archive.json").read_text())
+    assert record["url"] == gue_server.url and record["sha256"] == record["expected_sha256"] == GUE_SHA256
+    assert record["size"] == len(GUE_BYTES)
     dev = fetch_gue("prom/prom_core_tata", subset="dev", data_home=data_home, url=gue_server.url)
     assert isinstance(dev, Bunch) and dev.data == ["CCCCAAAATT"] and dev.task == "prom/prom_core_tata"
     assert "GUE prom/prom_core_tata" in dev.DESCR
@@ -599,13 +613,244 @@ def test_gue_local_archive_and_folder(data_home, tmp_path):
     archive = tmp_path / "GUE.zip"
     archive.write_bytes(make_zip(gue_layout(top="")))  # also without the top GUE/ folder
     assert fetch_gue("tf/0", subset="test", archive=archive, data_home=data_home).data == ["ACGTTTTACG", "GGGGCCCCAA"]
-    assert gue_cache(data_home) == ["GUE"] and archive.exists()  # the user's file is kept
+    assert gue_cache(data_home) == ["GUE", "GUE.archive.json"] and archive.exists()  # the user's file is kept
     with pytest.raises(OSError, match="SHA-256 checksum mismatch"):
         fetch_gue("tf/0", archive=archive, checksum="1" * 64, data_home=tmp_path / "other")
     with pytest.raises(OSError, match="neither a GUE zip file nor a folder"):
         fetch_gue("tf/0", archive=tmp_path / "nowhere.zip", data_home=data_home)
     with pytest.raises(OSError, match="not in the cache folder .* download_if_missing=False"):
         fetch_gue("tf/0", data_home=tmp_path / "empty", download_if_missing=False)
+
+
+# --------------------------------------------------------------------------
+# GUE: hostile archives, bounded extraction, and which archive the cache holds
+# --------------------------------------------------------------------------
+
+GUE_TRAIN = [s for s, _ in GUE_SPLITS["train"]]
+BOMB_MEMBER = "GUE/tf/1/train.csv"
+BOMB_SIZE = 1000 << 20  # 1000 MiB of zeros, deflated about 1000-fold
+GUE_FIRST_SIZE = len(gue_layout()["GUE/tf/0/train.csv"])  # the first member
+GUE_TOTAL_SIZE = sum(map(len, gue_layout().values()))
+
+
+def gue_root(data_home):
+    return Path(data_home) / "gue" / "GUE"
+
+
+def write_zip(path, files):
+    """Write ``{name: text or (ZipInfo, text)}`` as a zip at ``path``; returns ``path``."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(*(text if isinstance(text, tuple) else (name, text)))
+    return path
+
+
+def patch_member(data, name, **fields):
+    """Rewrite header fields of member ``name`` in zip ``data``, in its local header and the central directory.
+
+    ``fields``: any of ``flag_bits``, ``compress_type``, ``CRC``, ``file_size``.
+    """
+    local_offsets = {"flag_bits": (6, "<H"), "compress_type": (8, "<H"), "CRC": (14, "<I"), "file_size": (22, "<I")}
+    central_offsets = {"flag_bits": (8, "<H"), "compress_type": (10, "<H"), "CRC": (16, "<I"), "file_size": (24, "<I")}
+    data = bytearray(data)
+    end = len(data) - 22  # end of central directory record, no comment
+    assert data[end:end + 4] == b"PK\x05\x06"
+    (position,) = struct.unpack_from("<I", data, end + 16)
+    patched = 0
+    while data[position:position + 4] == b"PK\x01\x02":
+        name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, position + 28)
+        (local,) = struct.unpack_from("<I", data, position + 42)
+        if data[position + 46:position + 46 + name_length] == name.encode():
+            for field, value in fields.items():
+                struct.pack_into(central_offsets[field][1], data, position + central_offsets[field][0], value)
+                struct.pack_into(local_offsets[field][1], data, local + local_offsets[field][0], value)
+            patched += 1
+        position += 46 + name_length + extra_length + comment_length
+    assert patched == 1
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def bomb_bytes():
+    """A real GUE zip of about 1 MB with one member that deflates 1000 MiB of zeros.
+
+    Deflating 1000 MiB would take seconds, and zipfile's fast level only reaches
+    about 230-fold, so the member's data is built from deflated MiBs of zeros: after
+    a full flush deflate starts afresh, so every further MiB deflates to the same
+    bytes. The zip stores those bytes as they are, then its headers are set to
+    say what they are (deflate, 1000 MiB, the CRC-32 of the zeros).
+    """
+    zeros = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first, steady, again = (compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH) for _ in range(3))
+    end = compressor.flush()
+    assert steady == again and zlib.decompress(first + steady + end, -15) == bytes(2 << 20)
+    count = BOMB_SIZE // len(zeros)
+    deflated = first + steady * (count - 1) + end
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(zeros, crc)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in gue_layout().items():
+            archive.writestr(name, text)
+        archive.writestr(BOMB_MEMBER, deflated, compress_type=zipfile.ZIP_STORED)
+    assert len(deflated) < 1100 << 10
+    return patch_member(buffer.getvalue(), BOMB_MEMBER, compress_type=zipfile.ZIP_DEFLATED, file_size=BOMB_SIZE,
+                        CRC=crc)
+
+
+def test_gue_zip_bomb_is_refused_before_extraction_and_leaves_nothing(data_home, tmp_path, bomb_bytes):
+    bomb = tmp_path / "GUE.zip"
+    bomb.write_bytes(bomb_bytes)
+    with pytest.raises(UnsafeArchiveError, match=rf"member '{BOMB_MEMBER}' expands [\d,]+-fold "
+                                                 rf"\({BOMB_SIZE:,} bytes from .* limit of 200-fold .*max_ratio="):
+        fetch_gue("tf/0", archive=bomb, data_home=data_home)  # from the central directory: nothing written
+    assert gue_cache(data_home) == []
+    # a refused download is deleted too, and is a ValueError as well as an OSError
+    with pytest.raises(ValueError, match="Refusing to extract the archive from .*GUE.zip"):
+        fetch_gue("tf/0", url=bomb.as_uri(), data_home=data_home)
+    assert gue_cache(data_home) == []
+
+
+def test_gue_header_that_lies_about_its_size_is_refused_while_streaming(data_home, tmp_path, bomb_bytes):
+    liar = tmp_path / "GUE.zip"
+    liar.write_bytes(patch_member(bomb_bytes, BOMB_MEMBER, file_size=1000))  # 1000 bytes, it says
+    with pytest.raises(UnsafeArchiveError, match=rf"member '{BOMB_MEMBER}' decompresses to more than the 1,000 "
+                                                 rf"bytes its header declares"):
+        fetch_gue("tf/0", archive=liar, data_home=data_home)
+    assert gue_cache(data_home) == []
+
+
+@pytest.mark.parametrize("limits, match", [
+    (ArchiveLimits(max_members=5), r"it has 6 members, more than the limit of 5\. .*ArchiveLimits\(max_members="),
+    (ArchiveLimits(max_member_size=50), rf"member 'GUE/tf/0/train\.csv' expands to {GUE_FIRST_SIZE} bytes, more "
+                                        rf"than the limit of 50 bytes per member\. .*max_member_size="),
+    (ArchiveLimits(max_total_size=100), rf"its members expand to {GUE_TOTAL_SIZE} bytes in all, more than the limit "
+                                        rf"of 100 bytes\. .*max_total_size="),
+])
+def test_gue_archive_past_its_limits_is_refused_and_limits_can_be_raised(data_home, tmp_path, limits, match):
+    archive = write_zip(tmp_path / "GUE.zip", gue_layout())
+    with pytest.raises(UnsafeArchiveError, match=match):
+        fetch_gue("tf/0", archive=archive, data_home=data_home, limits=limits)
+    assert gue_cache(data_home) == []
+    assert fetch_gue("tf/0", archive=archive, data_home=data_home).data == GUE_TRAIN  # the default limits
+
+
+def test_archive_limits_are_checked():
+    assert ArchiveLimits(max_ratio=None, max_members=None).max_total_size == 4 << 30
+    with pytest.raises(ValueError, match=r"ArchiveLimits.max_ratio must be a positive number or None .*got 0"):
+        ArchiveLimits(max_ratio=0)
+    with pytest.raises(ValueError, match=r"ArchiveLimits.max_members must be a positive integer or None .*got 1.5"):
+        ArchiveLimits(max_members=1.5)
+    with pytest.raises(TypeError, match="limits must be a dnatok.datasets.ArchiveLimits or None; got dict"):
+        fetch_gue("tf/0", archive=".", limits={"max_members": 5})
+
+
+@pytest.mark.parametrize("fields, match", [
+    ({"flag_bits": 0x1}, r"member 'GUE/tf/0/dev\.csv' is encrypted"),
+    ({"compress_type": 99}, r"member 'GUE/tf/0/dev\.csv' uses compression method 99 \(AES encryption\)"),
+    ({"compress_type": zipfile.ZIP_BZIP2}, r"member 'GUE/tf/0/dev\.csv' uses compression method 12 \(bzip2\)"),
+])
+def test_gue_member_that_cannot_be_extracted_safely_is_refused(data_home, tmp_path, fields, match):
+    archive = tmp_path / "GUE.zip"
+    archive.write_bytes(patch_member(GUE_BYTES, "GUE/tf/0/dev.csv", **fields))
+    with pytest.raises(UnsafeArchiveError, match=match):
+        fetch_gue("tf/0", archive=archive, data_home=data_home)
+    assert gue_cache(data_home) == []
+
+
+def test_gue_symlink_and_unsafe_paths_are_refused(data_home, tmp_path):
+    link = zipfile.ZipInfo("GUE/tf/0/link.csv")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive = write_zip(tmp_path / "link.zip", {**gue_layout(), "link": (link, "/etc/passwd")})
+    with pytest.raises(UnsafeArchiveError, match=r"member 'GUE/tf/0/link\.csv' is a symbolic link"):
+        fetch_gue("tf/0", archive=archive, data_home=data_home)
+    for name in ("/tmp/abs.csv", "GUE/../../x.csv"):
+        archive = write_zip(tmp_path / "path.zip", {**gue_layout(), name: "ACGT"})
+        with pytest.raises(UnsafeArchiveError, match=f"unsafe member path {name!r}"):
+            fetch_gue("tf/0", archive=archive, data_home=data_home)
+    assert gue_cache(data_home) == [] and not (tmp_path / "x.csv").exists()
+
+
+def test_gue_a_different_archive_replaces_the_cached_copy(data_home, tmp_path):
+    first = write_zip(tmp_path / "first.zip", gue_layout())
+    second = write_zip(tmp_path / "second.zip", gue_layout(splits={**GUE_SPLITS, "train": [("CCCCGGGGAA", 0)]}))
+    assert fetch_gue("tf/0", archive=first, data_home=data_home).data == GUE_TRAIN
+    assert fetch_gue("tf/0", archive=second, data_home=data_home).data == ["CCCCGGGGAA"]
+    record_path = Path(data_home) / "gue" / "GUE.archive.json"
+    record = json.loads(record_path.read_text())
+    assert record["sha256"] == hashlib.sha256(second.read_bytes()).hexdigest()
+    assert record["path"] == str(second.resolve())
+    assert gue_cache(data_home) == ["GUE", "GUE.archive.json"]  # the old copy is gone
+    # without an archive, whatever is cached
+    assert fetch_gue("tf/0", data_home=data_home, download_if_missing=False).data == ["CCCCGGGGAA"]
+    # a refused archive leaves the cached copy and its record as they were
+    bad = write_zip(tmp_path / "bad.zip", {**gue_layout(), "../x": "escaped"})
+    with pytest.raises(UnsafeArchiveError, match="unsafe member path"):
+        fetch_gue("tf/0", archive=bad, data_home=data_home)
+    assert json.loads(record_path.read_text()) == record
+    assert fetch_gue("tf/0", data_home=data_home).data == ["CCCCGGGGAA"]
+    assert fetch_gue("tf/0", archive=first, data_home=data_home).data == GUE_TRAIN  # and back
+    assert gue_cache(data_home) == ["GUE", "GUE.archive.json"]
+
+
+def test_gue_the_same_archive_is_extracted_once(gue_server, data_home, tmp_path, monkeypatch):
+    from dnatok.datasets import _gue
+
+    hashed = []
+    monkeypatch.setattr(_gue, "sha256", lambda path, real=_gue.sha256: hashed.append(path) or real(path))
+    archive = tmp_path / "GUE.zip"
+    archive.write_bytes(GUE_BYTES)
+    fetch_gue("tf/0", archive=archive, data_home=data_home)
+    marker = gue_root(data_home) / "extracted-once"
+    marker.write_text("")
+    del hashed[:]
+    assert fetch_gue("tf/0", archive=archive, data_home=data_home).data == GUE_TRAIN
+    assert hashed == []  # the recorded file, unchanged: not hashed again
+    os.utime(archive, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert fetch_gue("tf/0", archive=archive, data_home=data_home).data == GUE_TRAIN
+    assert hashed == [archive]  # touched: hashed, and the same
+    assert fetch_gue("tf/0", archive=archive, data_home=data_home, checksum=GUE_SHA256).data == GUE_TRAIN
+    copy = tmp_path / "copy.zip"
+    copy.write_bytes(GUE_BYTES)  # the same bytes elsewhere
+    assert fetch_gue("tf/0", archive=copy, data_home=data_home).data == GUE_TRAIN
+    assert marker.exists()
+    # the same archive downloaded, then given as a file: not extracted again either
+    other_home = tmp_path / "other"
+    fetch_gue("tf/0", url=gue_server.url, data_home=other_home)
+    (gue_root(other_home) / "extracted-once").write_text("")
+    fetch_gue("tf/0", archive=archive, data_home=other_home)
+    assert (gue_root(other_home) / "extracted-once").exists()
+
+
+def test_gue_cache_without_a_record_is_extracted_again_for_an_archive(data_home, tmp_path):
+    old = gue_root(data_home) / "tf" / "0"  # as a dnatok from before the record left it
+    old.mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        (old / f"{split}.csv").write_text("sequence,label\nAAAACCCCGG,0\n")
+    assert fetch_gue("tf/0", data_home=data_home, download_if_missing=False).data == ["AAAACCCCGG"]
+    archive = tmp_path / "GUE.zip"
+    archive.write_bytes(GUE_BYTES)
+    assert fetch_gue("tf/0", archive=archive, data_home=data_home).data == GUE_TRAIN
+    assert gue_cache(data_home) == ["GUE", "GUE.archive.json"]
+
+
+def test_genomic_benchmark_archive_is_bounded_too(server, data_home):
+    with pytest.raises(UnsafeArchiveError, match=r"it has \d+ members, more than the limit of 3"):
+        fetch(server, data_home, limits=ArchiveLimits(max_members=3))
+    assert cache_listing(data_home) == []
+    link = zipfile.ZipInfo(f"{NAME}/train/negative/99.txt")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in upstream_layout().items():
+            archive.writestr(path, text)
+        archive.writestr(link, "/etc/passwd")
+    server.files = {f"/files/{ARCHIVE}": buffer.getvalue()}
+    with pytest.raises(UnsafeArchiveError, match=r"member '.*/99\.txt' is a symbolic link"):
+        fetch(server, data_home)
+    assert cache_listing(data_home) == []
 
 
 def test_gue_argument_errors(data_home):

@@ -107,3 +107,25 @@ def test_dnatok_gue_command_with_a_neural_model_and_a_time_budget(gue, tmp_path,
     assert status == 2 and "1 of 2 task(s) failed: tf/0" in capsys.readouterr().err
     with open(tmp_path / "out2" / "gue_kmer-logreg.csv") as handle:
         assert [r["error"] != "" for r in csv.DictReader(handle)] == [True, False]
+
+
+def test_dnatok_gue_command_refuses_a_hostile_archive_in_one_line(tmp_path, capsys):
+    import stat
+    import zipfile
+
+    from estimators.__main__ import main
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("GUE/tf/0/train.csv", "sequence,label\nACGTACGTAA,1\n")
+        link = zipfile.ZipInfo("GUE/tf/0/test.csv")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "/etc/passwd")
+    home = tmp_path / "home"
+    status = main(["gue", "--data", str(bad), "--data-home", str(home), "--output", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert status == 2
+    (line,) = captured.err.strip().splitlines()  # one line, no traceback
+    assert line.startswith(f"dnatok gue: error: Refusing to extract the archive from {bad}: ")
+    assert "member 'GUE/tf/0/test.csv' is a symbolic link" in line
+    assert not (home / "gue" / "GUE").exists() and not (tmp_path / "out").exists()

@@ -1,14 +1,15 @@
-"""Downloads for the dataset fetchers: retried, checked, atomic, and safe to extract.
+"""Downloads for the dataset fetchers: retried, checked and atomic; and the cache they fill.
 
 Every download streams to a unique temporary file in the destination folder,
 checks the byte count the server announced and the SHA-256 where one is known, and
-is renamed into place only when complete. Archives are checked before extraction:
-no member may leave the extraction folder.
+is renamed into place only when complete. Archives are extracted by
+:func:`~dnatok.datasets._archive.extract_zip`, checked and bounded.
 """
 
 import contextlib
 import hashlib
 import http.client
+import json
 import os
 import shutil
 import tempfile
@@ -22,11 +23,12 @@ __all__ = [
     "TransientDownloadError",
     "cache_lock",
     "check_checksum",
-    "check_member_paths",
     "check_retries",
     "download",
+    "read_record",
     "remove_leftovers",
     "sha256",
+    "write_record",
 ]
 
 _CHUNK_SIZE = 1 << 20
@@ -65,7 +67,7 @@ def sha256(path):
 
 
 def download(url, archive_path, expected_sha256, *, n_retries, delay, mirror_hint):
-    """Download ``url`` to ``archive_path`` atomically, checking its SHA-256."""
+    """Download ``url`` to ``archive_path`` atomically, checking its SHA-256; returns the SHA-256."""
     folder, archive_name = os.path.split(archive_path)
     # A unique temporary name in the destination folder: parallel downloads do not
     # clash, and os.replace below is atomic because it stays on one file system.
@@ -81,6 +83,7 @@ def download(url, archive_path, expected_sha256, *, n_retries, delay, mirror_hin
                 f"pass checksum={actual_sha256!r}."
             )
         os.replace(partial_path, archive_path)
+        return actual_sha256
     finally:
         if os.path.exists(partial_path):
             os.remove(partial_path)
@@ -130,12 +133,28 @@ def _download_once(url, path, mirror_hint):
     return digest.hexdigest()
 
 
-def check_member_paths(archive, url):
-    # Refuse archives whose members would land outside the extraction folder.
-    for member in archive.namelist():
-        parts = member.replace("\\", "/").split("/")
-        if member.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
-            raise OSError(f"Refusing to extract the archive from {url}: unsafe member path {member!r}.")
+def read_record(path):
+    """The JSON object in ``path``, or None where there is none (or it is unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def write_record(path, record):
+    """Write the JSON object ``record`` to ``path`` atomically (a temporary ``.<name>.*`` file, renamed)."""
+    folder, name = os.path.split(os.fspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(record, out, indent=1, sort_keys=True)
+            out.write("\n")
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 @contextlib.contextmanager

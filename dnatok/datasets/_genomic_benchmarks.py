@@ -10,7 +10,8 @@ used Google Drive). The archive holds one folder per dataset::
 with one sequence per file, no header and no trailing newline.
 
 The fetcher downloads an archive once into ``<data_home>/genomic_benchmarks/``,
-checks its SHA-256 where one is known, extracts it into
+checks its SHA-256 where one is known, checks every member and bounds the
+extraction (:class:`~dnatok.datasets.ArchiveLimits`), extracts it into
 ``<data_home>/genomic_benchmarks/<name>_v<version>/`` and deletes the archive.
 Every step writes to a temporary name in the same folder and renames it into place
 only when complete, so an interrupted or failed download never leaves something
@@ -27,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import Bunch
 
+from ._archive import ArchiveLimits, check_limits, extract_zip
 from ._download import (
     cache_lock,
     check_checksum,
-    check_member_paths,
     check_retries,
     download,
     remove_leftovers,
@@ -62,6 +63,9 @@ _CITATION = (
     "BMC Genomic Data 24, 25. https://doi.org/10.1186/s12863-023-01123-8"
 )
 _UPSTREAM = "https://github.com/ML-Bioinfo-CEITEC/genomic_benchmarks"
+# One file per sequence: the largest dataset (human_ensembl_regulatory) has about
+# 290,000, beyond the GUE default of 100,000 members.
+_DEFAULT_LIMITS = ArchiveLimits(max_members=1_000_000)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ def fetch_genomic_benchmark(
     return_X_y=False,
     n_retries=3,
     delay=1.0,
+    limits=None,
 ):
     """Load a Genomic Benchmarks dataset, downloading it on first use.
 
@@ -193,6 +198,9 @@ def fetch_genomic_benchmark(
         temporary (connection reset, truncated body, HTTP 5xx).
     delay : float, default=1.0
         Seconds to wait between retries.
+    limits : ArchiveLimits, default=None
+        How far the archive may expand before it is refused; None is
+        ``ArchiveLimits(max_members=1_000_000)`` (one member per sequence).
 
     Returns
     -------
@@ -213,7 +221,12 @@ def fetch_genomic_benchmark(
     Raises
     ------
     ValueError
-        If ``name``, ``subset``, ``version`` or ``checksum`` is not valid.
+        If ``name``, ``subset``, ``version``, ``checksum`` or ``limits`` is not valid.
+    UnsafeArchiveError
+        If the archive was refused (a ValueError and an OSError): a member with an
+        absolute or ``..`` path, a symbolic link, an encrypted member, a
+        compression method other than stored or deflate, a header that lies about
+        a member's size, or more than ``limits`` allow. It is deleted.
     OSError
         If the dataset is not cached and ``download_if_missing`` is False, if the
         download fails, if its checksum does not match, or if the archive is not
@@ -234,6 +247,7 @@ def fetch_genomic_benchmark(
     version = _check_version(version, benchmark)
     check_retries(n_retries, delay)
     expected_sha256 = check_checksum(checksum)
+    limits = check_limits(limits, _DEFAULT_LIMITS)
     if expected_sha256 is None and version == benchmark.version:
         expected_sha256 = benchmark.sha256
 
@@ -248,6 +262,7 @@ def fetch_genomic_benchmark(
         expected_sha256=expected_sha256,
         n_retries=n_retries,
         delay=delay,
+        limits=limits,
     )
 
     target_names = _class_folders(dataset_folder)
@@ -310,7 +325,7 @@ def _resolve_base_url(base_url):
 
 
 def _ensure_cached(
-    name, version, cache_folder, *, download_if_missing, base_url, expected_sha256, n_retries, delay
+    name, version, cache_folder, *, download_if_missing, base_url, expected_sha256, n_retries, delay, limits
 ):
     """Return the extracted dataset folder, downloading and extracting it if needed."""
     dataset_folder = os.path.join(cache_folder, f"{name}_v{version}")
@@ -341,7 +356,7 @@ def _ensure_cached(
                 )
             download(url, archive_path, expected_sha256, n_retries=n_retries, delay=delay, mirror_hint=_MIRROR_HINT)
         try:
-            _extract(archive_path, dataset_folder, name=name, url=url)
+            _extract(archive_path, dataset_folder, name=name, url=url, limits=limits)
         finally:  # extracted, or refused: either way the archive has served
             if os.path.exists(archive_path):
                 os.remove(archive_path)
@@ -352,15 +367,13 @@ def _archive_matches(archive_path, expected_sha256):
     return expected_sha256 is None or sha256(archive_path) == expected_sha256
 
 
-def _extract(archive_path, dataset_folder, *, name, url):
+def _extract(archive_path, dataset_folder, *, name, url, limits):
     """Extract the archive's dataset folder to ``dataset_folder`` atomically."""
     cache_folder = os.path.dirname(dataset_folder)
     staging_folder = tempfile.mkdtemp(prefix=f".{os.path.basename(dataset_folder)}.", dir=cache_folder)
     try:
         try:
-            with zipfile.ZipFile(archive_path) as archive:
-                check_member_paths(archive, url)
-                archive.extractall(staging_folder)
+            extract_zip(archive_path, staging_folder, source=url, limits=limits)
         except zipfile.BadZipFile as error:
             raise OSError(
                 f"The archive downloaded from {url} is not a valid zip file ({error}); "

@@ -9,10 +9,12 @@
 
 Upstream distributes them as one zip archive (``GUE.zip``); see :data:`GUE_URLS`
 for where it lives. The fetcher downloads the archive once into
-``<data_home>/gue/``, checks its size and SHA-256 (where known), refuses members
-that would land outside the cache, extracts it to a temporary folder and renames
-the ``GUE`` folder into place only when complete, then deletes the archive. A
-user who downloaded the archive (or unpacked it) passes it as ``archive=``.
+``<data_home>/gue/``, checks its size and SHA-256 (where known), checks every
+member and bounds the extraction (:class:`~dnatok.datasets.ArchiveLimits`),
+extracts it to a temporary folder and renames the ``GUE`` folder into place only
+when complete, then deletes the archive. ``<data_home>/gue/GUE.archive.json``
+records which archive the folder came from. A user who downloaded the archive (or
+unpacked it) passes it as ``archive=``.
 """
 
 import os
@@ -25,14 +27,16 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._tables import read_sequence_csv
+from ._archive import check_limits, extract_zip
 from ._download import (
     cache_lock,
     check_checksum,
-    check_member_paths,
     check_retries,
     download,
+    read_record,
     remove_leftovers,
     sha256,
+    write_record,
 )
 from ._home import get_data_home
 
@@ -76,6 +80,8 @@ _MIRROR_HINT = (
     f"(the DNABERT-2 README links it) and pass archive="
 )
 _CACHE_SUBFOLDER = "gue"
+# beside the GUE folder: which archive it was extracted from
+_RECORD_NAME = "GUE.archive.json"
 _CITATION = (
     "Zhou Z., Ji Y., Li W., Dutta P., Davuluri R., Liu H. (2024). DNABERT-2: Efficient "
     "Foundation Model and Benchmark For Multi-Species Genomes. ICLR 2024. "
@@ -107,6 +113,7 @@ def fetch_gue(
     return_X_y=False,
     n_retries=3,
     delay=1.0,
+    limits=None,
 ):
     """Load a GUE task (or all of them), downloading the benchmark on first use.
 
@@ -121,8 +128,12 @@ def fetch_gue(
         Cache folder, see :func:`get_data_home`.
     archive : str or path-like, default=None
         A GUE archive you downloaded (``GUE.zip``) or a folder in its layout (with
-        or without the top ``GUE/`` folder). A zip is checked and extracted into the
-        cache once; a folder is read in place. No network is used.
+        or without the top ``GUE/`` folder); a folder is read in place. A zip is
+        checked and extracted into the cache, which records the zip's SHA-256
+        (``<data_home>/gue/GUE.archive.json``): the same zip again is not extracted
+        again, and a different one replaces the cached copy atomically (extracted
+        beside it, then swapped in; a refused zip leaves the cache as it was). No
+        network is used. Without ``archive``, whatever is cached is used.
     download_if_missing : bool, default=True
         If False, raise an OSError instead of downloading.
     url : str, default=None
@@ -137,6 +148,10 @@ def fetch_gue(
         Retries of a download that failed in a way that may be temporary.
     delay : float, default=1.0
         Seconds between retries.
+    limits : ArchiveLimits, default=None
+        How far the zip may expand (in all, per member, in members, compression
+        ratio) before it is refused; None is ``ArchiveLimits()``. Raise a limit to
+        extract a larger archive you trust.
 
     Returns
     -------
@@ -147,11 +162,16 @@ def fetch_gue(
     Raises
     ------
     ValueError
-        An unknown task or subset, a malformed checksum.
+        An unknown task or subset, a malformed checksum or ``limits``.
+    UnsafeArchiveError
+        The zip was refused (a ValueError and an OSError): a member with an
+        absolute or ``..`` path, a symbolic link, an encrypted member, a
+        compression method other than stored or deflate, a header that lies about
+        a member's size, or more than ``limits`` allow. The message names the
+        member and the limit to raise.
     OSError
         The download failed, the checksum did not match, the archive is not a
-        zip in the GUE layout or has a member that would leave the cache, or the
-        task is missing from the data.
+        zip in the GUE layout, or the task is missing from the data.
 
     Examples
     --------
@@ -170,7 +190,7 @@ def fetch_gue(
     check_retries(n_retries, delay)
     expected_sha256 = check_checksum(checksum)
     root = gue_folder(data_home=data_home, archive=archive, download_if_missing=download_if_missing,
-                      url=url, expected_sha256=expected_sha256, n_retries=n_retries, delay=delay)
+                      url=url, expected_sha256=expected_sha256, n_retries=n_retries, delay=delay, limits=limits)
     if task is not None:
         return _load(root, task, subset, return_X_y)
     found = [t for t in GUE_TASKS if (root / t).is_dir()]
@@ -180,36 +200,56 @@ def fetch_gue(
 
 
 def gue_folder(*, data_home=None, archive=None, download_if_missing=True, url=None, expected_sha256=None,
-               n_retries=3, delay=1.0):
-    """The folder that holds ``<group>/<task>/{train,dev,test}.csv``, fetching it if needed."""
+               n_retries=3, delay=1.0, limits=None):
+    """The folder that holds ``<group>/<task>/{train,dev,test}.csv``, fetching it if needed.
+
+    Parameters are those of :func:`fetch_gue` (``expected_sha256`` is its checked
+    ``checksum``). A folder ``archive`` is returned as it is; a zip ``archive`` is
+    extracted into the cache unless the cache records that it holds this zip
+    (the same SHA-256), replacing a cached copy of another archive, or of an
+    unrecorded one, atomically. Without ``archive``, a cached folder is returned
+    as it is, else GUE is downloaded.
+    """
+    limits = check_limits(limits)
+    identity = None
     if archive is not None:
         archive = Path(archive)
         if archive.is_dir():
             return archive / "GUE" if (archive / "GUE").is_dir() else archive
         if not archive.is_file():
             raise OSError(f"archive={str(archive)!r} is neither a GUE zip file nor a folder.")
-        actual = None if expected_sha256 is None else sha256(archive)
-        if actual != expected_sha256:
-            raise OSError(f"SHA-256 checksum mismatch for {archive}: expected {expected_sha256}, got {actual}.")
+        identity = _local_identity(archive)
+        if expected_sha256 is not None:
+            identity["sha256"] = sha256(archive)
+            if identity["sha256"] != expected_sha256:
+                raise OSError(f"SHA-256 checksum mismatch for {archive}: expected {expected_sha256}, got "
+                              f"{identity['sha256']}.")
     cache = Path(get_data_home(data_home)) / _CACHE_SUBFOLDER
     root = cache / "GUE"
+    record_path = cache / _RECORD_NAME
     # it only ever appears by an atomic rename of a complete extraction
-    if root.is_dir():
+    if root.is_dir() and (archive is None or _holds(record_path, identity, archive)):
         return root
     cache.mkdir(parents=True, exist_ok=True)
     with cache_lock(cache, "GUE") as locked:  # one process at a time; a second finds it cached
-        if root.is_dir():
+        if root.is_dir() and (archive is None or _holds(record_path, identity, archive)):
             return root
         if locked:  # without a lock the leftovers could be another process's work
             remove_leftovers(cache, ".GUE.")  # .part downloads and staging of a killed fetch
         if archive is not None:
-            _extract(archive, root, source=str(archive), delete=False)
+            if identity["sha256"] is None:
+                identity["sha256"] = sha256(archive)
+            _extract(archive, root, source=str(archive), delete=False, record=identity, limits=limits)
             return root
         source = (url or os.environ.get(URL_ENV) or GUE_URLS[0]).rstrip("/")
         zip_path = cache / "GUE.zip"
         # a complete archive left by a fetch killed while extracting saves a download
-        if zip_path.is_file() and expected_sha256 is not None and sha256(zip_path) != expected_sha256:
-            zip_path.unlink()
+        digest = None
+        if zip_path.is_file() and expected_sha256 is not None:
+            digest = sha256(zip_path)
+            if digest != expected_sha256:
+                zip_path.unlink()
+                digest = None
         if not zip_path.is_file():
             if not download_if_missing:
                 raise OSError(
@@ -217,24 +257,52 @@ def gue_folder(*, data_home=None, archive=None, download_if_missing=True, url=No
                     f"again with download_if_missing=True to download it from {source}, or pass "
                     f"archive= (a GUE.zip or folder you have)."
                 )
-            download(source, str(zip_path), expected_sha256, n_retries=n_retries, delay=delay,
-                     mirror_hint=_MIRROR_HINT)
+            digest = download(source, str(zip_path), expected_sha256, n_retries=n_retries, delay=delay,
+                              mirror_hint=_MIRROR_HINT)
         try:
-            _extract(zip_path, root, source=source, delete=True)
+            record = {"sha256": digest or sha256(zip_path), "size": zip_path.stat().st_size, "url": source,
+                      "expected_sha256": expected_sha256}
+            _extract(zip_path, root, source=source, delete=True, record=record, limits=limits)
         finally:  # extracted, or refused: either way the archive has served
             if zip_path.exists():
                 zip_path.unlink()
     return root
 
 
-def _extract(archive, root, *, source, delete):
-    """Extract a GUE zip so that ``root`` appears complete or not at all."""
-    staging = Path(tempfile.mkdtemp(prefix=".GUE.staging.", dir=root.parent))
+def _local_identity(archive):
+    """What the cache record says of a local zip; ``sha256`` is filled in when it is needed."""
+    status = archive.stat()
+    return {"sha256": None, "size": status.st_size, "path": str(archive.resolve()), "mtime_ns": status.st_mtime_ns}
+
+
+def _holds(record_path, identity, archive):
+    """Whether the cache record says that the GUE folder was extracted from ``archive``.
+
+    The same file (path, size and modification time) as recorded is not hashed
+    again; any other is, and matches on its SHA-256 (stored in ``identity``).
+    """
+    record = read_record(record_path)
+    if record is None or not isinstance(record.get("sha256"), str):
+        return False  # nothing recorded (a cache from before the record): extract again
+    if identity["sha256"] is None:
+        if all(record.get(key) == identity[key] for key in ("path", "size", "mtime_ns")):
+            return True
+        identity["sha256"] = sha256(archive)
+    return record["sha256"] == identity["sha256"]
+
+
+def _extract(archive, root, *, source, delete, record, limits):
+    """Extract a GUE zip so that ``root`` (with its record) appears complete or not at all.
+
+    A ``root`` already there is replaced: the new copy is extracted and checked
+    beside it first, so a refused or broken archive leaves the cache as it was.
+    """
+    cache = root.parent
+    staging = Path(tempfile.mkdtemp(prefix=".GUE.staging.", dir=cache))
+    retired = None
     try:
         try:
-            with zipfile.ZipFile(archive) as handle:
-                check_member_paths(handle, source)
-                handle.extractall(staging)
+            extract_zip(archive, staging, source=source, limits=limits)
         except zipfile.BadZipFile as error:
             raise OSError(
                 f"{source} is not a valid zip file ({error}); "
@@ -247,13 +315,28 @@ def _extract(archive, root, *, source, delete):
                 f"{source} is not in the GUE layout: expected GUE/<group>/<task>/train.csv "
                 f"(e.g. GUE/tf/0/train.csv)."
             )
+        # The record goes before the folder changes and comes back after, so a record
+        # always describes the folder beside it; a folder left without one (a process
+        # killed in between) is extracted again when an archive is given.
+        record_path = cache / _RECORD_NAME
+        if record_path.exists():
+            record_path.unlink()
+        if root.is_dir():
+            retired = Path(tempfile.mkdtemp(prefix=".GUE.retired.", dir=cache))
+            os.rename(root, retired / "GUE")
         try:
             os.rename(extracted, root)
         except OSError:
-            if not root.is_dir():  # another process finished first: keep its copy
-                raise
+            if root.is_dir():  # no lock, and another process finished first: keep its copy
+                return
+            if retired is not None:
+                os.rename(retired / "GUE", root)
+            raise
+        write_record(record_path, record)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
 
 
 def _load(root, task, subset, return_X_y):
