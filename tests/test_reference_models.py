@@ -9,6 +9,7 @@ the same tests hold for any fixture made the same way. Tolerances are the README
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -715,3 +716,188 @@ def test_continued_pretraining_saves_and_reloads_the_whole_model(dnabert2_folder
     again = DNABERT2Pretrainer(tmp_path / "continued", max_epochs=0).fit(tokens)
     for name, value in pretrainer.module_.state_dict().items():  # masked-LM head included
         assert torch.equal(again.module_.state_dict()[name], value), name
+
+
+# -- hostile files: paths, pickled code, damage and values are refused by name -----------
+
+
+class _Payload:
+    """Pickles as a call of ``print``: what a malicious checkpoint would do with os.system."""
+
+    def __reduce__(self):
+        return print, ("pwned",)
+
+
+class _SystemPayload:
+    """Pickles as ``os.system("echo pwned")``, the classic malicious checkpoint (harmless here)."""
+
+    def __reduce__(self):
+        return os.system, ("echo pwned",)
+
+
+def _tiny_saved_folder(folder, head=False, **changes):
+    """A real folder written by save_pretrained from a tiny encoder's state dict; ``changes``
+    replace tensors before saving (the hashes are then those of the changed files)."""
+    from dnatok import CharTokenizer
+    from dnatok.nn import MaskedLMModel, PretrainedWeights, save_pretrained
+
+    torch.manual_seed(0)
+    config = dict(vocab_size=9, d_model=8, n_heads=2, n_layers=1, conv_kernel_size=0)
+    model = MaskedLMModel(**config)
+    state = {k.removeprefix("encoder."): v for k, v in model.state_dict().items() if k.startswith("encoder.")}
+    heads = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+    for key, value in changes.items():
+        (heads if key.startswith("head.") else state)[key] = value
+    save_pretrained(PretrainedWeights("transformer", config, state, "CharTokenizer",
+                                      CharTokenizer().get_vocab_fingerprint(), heads if head else None), folder)
+    return folder
+
+
+def _set_files(folder, files):
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "files": files}))
+
+
+def _hash(path):
+    from dnatok.datasets._download import sha256
+
+    return sha256(path)
+
+
+def test_config_files_name_only_files_inside_the_folder(tmp_path):
+    folder = _tiny_saved_folder(tmp_path / "model")
+    assert load_pretrained(folder).state_dict.keys()
+    good = json.loads((folder / "config.json").read_text())["files"]
+    # a file outside the folder, with its right hash: still never opened, so never an oracle
+    secret = tmp_path / "secret"
+    secret.write_text("not a weight file")
+    for name in (str(secret), "../secret", "../../../etc/passwd", "sub/encoder.pt", "sub\\encoder.pt",
+                 "C:encoder.pt", ".", "..", ""):
+        _set_files(folder, {**good, name: _hash(secret)})
+        with pytest.raises(ValueError, match=r"config\.json lists the file %s under \"files\"; expected \"files\" "
+                           r"to map plain file names in the folder \(no / or \\, not \. or \.\.\)" % re.escape(repr(name))):
+            load_pretrained(folder)
+    for bad in ("abc", 123, None, good["encoder.pt"].upper(), good["encoder.pt"] + "0"):
+        _set_files(folder, {"encoder.pt": bad})
+        with pytest.raises(ValueError, match=r"config\.json gives 'encoder\.pt' the SHA-256 %s under \"files\"; "
+                           r".*64 lowercase hexadecimal characters" % re.escape(repr(bad))):
+            load_pretrained(folder)
+    for files in (["encoder.pt"], "encoder.pt", None):
+        _set_files(folder, files)
+        with pytest.raises(ValueError, match=r"config\.json has files = %s; expected \"files\" to map plain file "
+                           % re.escape(repr(files))):
+            load_pretrained(folder)
+    _set_files(folder, good)
+    assert load_pretrained(folder).state_dict.keys()
+
+
+def test_weight_files_holding_code_damage_or_no_permission_are_told_apart(tmp_path, capsys):
+    folder = _tiny_saved_folder(tmp_path / "model")
+    good = (folder / "encoder.pt").read_bytes()
+
+    def refused(error, match):
+        with pytest.raises(error, match=match) as caught:
+            load_pretrained(folder)
+        assert "weights_only=False" not in str(caught.value) and "weights_only" not in str(caught.value)
+        return caught.value
+
+    # a pickle that would call a function on loading; its hash recorded, so it is unpickled
+    torch.save({"embedding.weight": _Payload()}, folder / "encoder.pt")
+    _set_files(folder, {"encoder.pt": _hash(folder / "encoder.pt")})
+    refused(ValueError, r"encoder\.pt holds objects other than tensors \((builtins\.)?print\), and dnatok loads "
+                        r"nothing but tensors: .* may be malicious.* Save the model again\.$")
+    assert "pwned" not in capsys.readouterr().out
+    # a truncated file
+    (folder / "encoder.pt").write_bytes(good[: len(good) // 2])
+    _set_files(folder, {"encoder.pt": _hash(folder / "encoder.pt")})
+    refused(ValueError, r"Could not read the weights in .*encoder\.pt \(\w+Error: .*\)\. The file is truncated "
+                        r"or damaged; save the model again\.$")
+    # not a state dict at all
+    torch.save([torch.zeros(2)], folder / "encoder.pt")
+    _set_files(folder, {"encoder.pt": _hash(folder / "encoder.pt")})
+    refused(ValueError, r"encoder\.pt holds a list, not a state dict \(names to tensors\)")
+    # a file nobody may read: named as unreadable, on hashing or (without hashes) on loading
+    if os.geteuid() == 0:
+        pytest.skip("root reads a file of mode 0o000 anyway")
+    (folder / "encoder.pt").write_bytes(good)
+    _set_files(folder, {"encoder.pt": _hash(folder / "encoder.pt")})
+    os.chmod(folder / "encoder.pt", 0o000)
+    try:
+        refused(PermissionError, r"encoder\.pt cannot be read \(Permission denied\); check that it exists and "
+                                 r"that you may read it")
+        _set_files(folder, {})
+        config = json.loads((folder / "config.json").read_text())
+        del config["files"]
+        (folder / "config.json").write_text(json.dumps(config))
+        refused(PermissionError, r"encoder\.pt cannot be read \(Permission denied\)")
+    finally:
+        os.chmod(folder / "encoder.pt", 0o644)
+    assert load_pretrained(folder).state_dict.keys()
+
+
+def test_released_weight_files_holding_code_are_refused(dnabert2_folder, tmp_path, capfd):
+    folder = _copy_folder(dnabert2_folder, tmp_path / "bin", skip={"model.safetensors"})
+    state = safetensors_torch.load_file(dnabert2_folder / "model.safetensors")
+    torch.save({**state, "bert.pooler.dense.weight": _SystemPayload()}, folder / "pytorch_model.bin")
+    with pytest.raises(ValueError, match=r"pytorch_model\.bin holds objects other than tensors \((posix|nt)\.system\)"
+                                         r".* Download it again\.$") as caught:
+        load_pretrained(folder)
+    assert "weights_only" not in str(caught.value)
+    assert "pwned" not in capfd.readouterr().out  # os.system writes to the process's stdout
+
+
+def test_nan_inf_and_integer_weights_are_refused_by_name(tmp_path):
+    weight = torch.randn(9, 8)
+    weight[0, :2], weight[3, 3] = float("nan"), float("-inf")
+    folder = _tiny_saved_folder(tmp_path / "nan", **{"embedding.weight": weight})
+    with pytest.raises(ValueError, match=r"encoder\.pt: embedding\.weight holds 2 NaN and 1 inf values \(of 72\); "
+                                         r"a model with them outputs NaN .* Save the model again\.$"):
+        load_pretrained(folder)
+    folder = _tiny_saved_folder(tmp_path / "int", **{"embedding.weight": torch.ones(9, 8, dtype=torch.int64)})
+    with pytest.raises(ValueError, match=r"encoder\.pt: embedding\.weight holds int64 values, but it fills a "
+                                         r"floating-point weight of the model \(float32, float16 or bfloat16 expected\)"):
+        load_pretrained(folder)
+    folder = _tiny_saved_folder(tmp_path / "head", head=True, **{"head.net.0.bias": torch.full((8,), float("inf"))})
+    with pytest.raises(ValueError, match=r"head\.pt: head\.net\.0\.bias holds 0 NaN and 8 inf values"):
+        load_pretrained(folder)
+    # half precision is a float like any other
+    half = _tiny_saved_folder(tmp_path / "half", **{"embedding.weight": torch.randn(9, 8).half()})
+    assert load_pretrained(half).state_dict["embedding.weight"].dtype == torch.float16
+
+
+def test_released_nan_and_integer_weights_are_refused_by_name(mxdna_folder, dnabert2_folder, tmp_path):
+    state = safetensors_torch.load_file(mxdna_folder / "model.safetensors")
+    nan = _copy_folder(mxdna_folder, tmp_path / "nan", skip={"model.safetensors"})
+    embedding = state["model.embed_tokens.weight"].clone()
+    embedding[1, 0] = float("nan")
+    safetensors_torch.save_file({**state, "model.embed_tokens.weight": embedding}, nan / "model.safetensors")
+    with pytest.raises(ValueError, match=r"model\.safetensors: model\.embed_tokens\.weight holds 1 NaN and 0 inf "
+                                         r"values .* Download it again\.$"):
+        load_pretrained(nan)
+    task_head = safetensors_torch.load_file(mxdna_folder / "task_head.safetensors")
+    as_int = _copy_folder(mxdna_folder, tmp_path / "int", skip={"task_head.safetensors"})
+    key = sorted(task_head)[0]
+    safetensors_torch.save_file({**task_head, key: task_head[key].long()}, as_int / "task_head.safetensors")
+    with pytest.raises(ValueError, match=r"task_head\.safetensors: %s holds int64 values, but it fills a "
+                                         r"floating-point weight" % re.escape(key)):
+        load_pretrained(as_int)
+    # the hub's torch format too
+    state = safetensors_torch.load_file(dnabert2_folder / "model.safetensors")
+    inf = _copy_folder(dnabert2_folder, tmp_path / "inf", skip={"model.safetensors"})
+    key = sorted(state)[-1]
+    torch.save({**state, key: torch.full_like(state[key], float("inf"))}, inf / "pytorch_model.bin")
+    with pytest.raises(ValueError, match=r"pytorch_model\.bin: %s holds 0 NaN and %d inf values"
+                                         % (re.escape(key), state[key].numel())):
+        load_pretrained(inf)
+
+
+def test_every_model_weight_is_floating_point():
+    # check_weight_values refuses every non-floating tensor because no family has one;
+    # a family that adds an integer buffer must teach it which keys may be integers
+    from dnatok.nn._family import registered_families
+
+    for family in registered_families():
+        for cls in family.module_classes:
+            with torch.device("meta"):
+                state = cls(vocab_size=9).state_dict()
+            assert all(value.is_floating_point() for value in state.values()), cls.__name__

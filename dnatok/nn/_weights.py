@@ -12,6 +12,7 @@ a released checkpoint in its authors' layout, which the family that recognises i
 
 import json
 import os
+import pickle
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ._family import get_family, official_family
 __all__ = [
     "PretrainedWeights",
     "check_state_dict",
+    "check_weight_values",
     "load_pretrained",
     "load_weight_file",
     "read_weights",
@@ -101,6 +103,26 @@ def save_pretrained(pretrained, path):
 
 _REQUIRED = ("architecture", "encoder", "tokenizer_name", "vocab_fingerprint")
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_files(config_file, files):
+    """Refuse a ``files`` record other than save_pretrained's: plain file names (of the
+    folder, never a path elsewhere: reading one would hash any file for whoever
+    wrote the config) to SHA-256 hex digests."""
+    expected = (
+        'expected "files" to map plain file names in the folder (no / or \\, not . or ..) to '
+        "their SHA-256 (64 lowercase hexadecimal characters), as save_pretrained writes. Save "
+        "the model again, and do not load a folder from a source you do not trust."
+    )
+    if not isinstance(files, dict):
+        raise ValueError(f"{config_file} has files = {files!r}; {expected}")
+    for name, digest in files.items():
+        if not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\:\0"):
+            raise ValueError(f"{config_file} lists the file {name!r} under \"files\"; {expected}")
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise ValueError(f"{config_file} gives {name!r} the SHA-256 {digest!r} under \"files\"; {expected}")
+
 
 def _read_config(path):
     """The parsed config.json of a folder, or a ValueError that names the file."""
@@ -116,18 +138,108 @@ def _read_config(path):
 
 def load_weight_file(file, remedy="save the model again"):
     """A state dict from a ``.safetensors`` file or a torch file read with
-    ``weights_only=True``; a damaged file raises a ValueError that names it."""
+    ``weights_only=True``, its tensors checked (:func:`check_weight_values`).
+
+    Raises
+    ------
+    OSError
+        (PermissionError, ...) When the file cannot be opened; the message names it.
+    ValueError
+        When the file holds objects other than tensors (never loaded: unpickling
+        them could run code), is truncated or damaged, or holds tensors no model
+        can take; the message names the file and says what to do (``remedy``).
+    """
+    try:
+        open(file, "rb").close()  # an unreadable file is not a damaged one: say which
+    except OSError as error:
+        raise _unreadable(file, error) from None
     try:
         if str(file).endswith(".safetensors"):
             from safetensors.torch import load_file
 
-            return load_file(str(file), device="cpu")
-        return torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as error:  # safetensors and torch raise several kinds
+            state_dict = load_file(str(file), device="cpu")
+        else:
+            state_dict = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if not str(error).startswith("Weights only load failed"):
+            raise _damaged(file, error, remedy) from None
+        # torch's own message advises weights_only=False, which would run whatever the
+        # file holds: name what it held instead, and never repeat that advice
+        found = re.search(r"GLOBAL (\S+)", str(error))
         raise ValueError(
-            f"Could not read the weights in {file} ({type(error).__name__}: {error}). The file "
-            f"is truncated or damaged; {remedy}."
+            f"{file} holds objects other than tensors{f' ({found.group(1)})' if found else ''}, and "
+            f"dnatok loads nothing but tensors: unpickling other objects can run code, so the file may "
+            f"be malicious, or it was written by other code than a state dict save. Do not load it "
+            f"some other way unless you trust its source. {remedy[0].upper()}{remedy[1:]}."
         ) from None
+    except Exception as error:  # safetensors and torch raise several kinds
+        raise _damaged(file, error, remedy) from None
+    if not isinstance(state_dict, dict) or not all(
+        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state_dict.items()
+    ):
+        raise ValueError(
+            f"{file} holds a {type(state_dict).__name__}, not a state dict (names to tensors); "
+            f"it is not a weight file. {remedy[0].upper()}{remedy[1:]}."
+        )
+    check_weight_values(file, state_dict, remedy)
+    return state_dict
+
+
+def _unreadable(file, error):
+    """The OSError (of the same kind) for a file that cannot be opened, naming it."""
+    return type(error)(
+        f"{file} cannot be read ({error.strerror or error}); check that it exists and that you "
+        f"may read it (its permissions)."
+    )
+
+
+def _sha256(file):
+    """The SHA-256 of a file; an OSError names it."""
+    try:
+        return sha256(file)
+    except OSError as error:
+        raise _unreadable(file, error) from None
+
+
+def _damaged(file, error, remedy):
+    """The ValueError for a weight file that is truncated or not a weight file."""
+    detail = str(error).splitlines()[0] if str(error) else ""
+    if "weights_only" in detail:  # never pass on advice to load with weights_only=False
+        detail = ""
+    return ValueError(
+        f"Could not read the weights in {file} ({type(error).__name__}{': ' + detail if detail else ''}). "
+        f"The file is truncated or damaged; {remedy}."
+    )
+
+
+def check_weight_values(file, state_dict, remedy="save the model again"):
+    """Refuse tensors of ``state_dict`` (read from ``file``) that no model can take.
+
+    Every tensor dnatok loads fills a floating-point parameter or buffer (no family
+    has others), so an integer, bool or complex tensor is refused rather than
+    silently cast, and a floating tensor holding NaN or inf is refused rather than
+    making every output NaN. One ``isfinite`` pass per tensor; values are counted
+    only for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the key, and the dtype found or how many values are NaN / inf.
+    """
+    remedy = remedy[0].upper() + remedy[1:]
+    for key, tensor in state_dict.items():
+        if not tensor.is_floating_point():
+            raise ValueError(
+                f"{file}: {key} holds {str(tensor.dtype).removeprefix('torch.')} values, but it fills "
+                f"a floating-point weight of the model (float32, float16 or bfloat16 expected); the "
+                f"file was not saved from such a model, or was edited. {remedy}."
+            )
+        if not torch.isfinite(tensor).all():
+            n_nan, n_inf = int(torch.isnan(tensor).sum()), int(torch.isinf(tensor).sum())
+            raise ValueError(
+                f"{file}: {key} holds {n_nan} NaN and {n_inf} inf values (of {tensor.numel()}); a "
+                f"model with them outputs NaN (did the training that saved it diverge?). {remedy}."
+            )
 
 
 def read_weights(folder):
@@ -236,9 +348,11 @@ def _load_saved(path, config):
     if not (path / _WEIGHTS).is_file():
         raise FileNotFoundError(f"{path} is not a complete saved model: {_WEIGHTS} is missing.")
     head = path / _HEAD_WEIGHTS
-    for name, expected in config.get("files", {}).items():  # folders saved before 0.1 have none
+    files = config.get("files", {})  # folders saved before 0.1 have none
+    _check_files(path / _CONFIG, files)  # before anything it names is opened
+    for name, expected in files.items():
         file = path / name
-        if not file.is_file() or sha256(file) != expected:
+        if not file.is_file() or _sha256(file) != expected:
             raise ValueError(
                 f"{file} is {'missing' if not file.is_file() else 'not the file'} that {path / _CONFIG} "
                 f"was saved with: the folder mixes two saves (one was interrupted?). Save the model again."
