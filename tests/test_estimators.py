@@ -305,6 +305,17 @@ def test_foreign_damaged_and_other_data_checkpoints(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(data[: len(data) // 3])
     with pytest.raises(ValueError, match=r"The checkpoint .*checkpoint\.pt cannot be read .* Delete it to start afresh"):
         SequenceClassifier(max_epochs=2, checkpoint_dir=tmp_path, **TINY).fit(tokens, Y[:64])
+    # a checkpoint that would run code when unpickled: refused, and never with torch's
+    # advice to load it with weights_only=False
+    torch.save({"format": 1, "payload": _RunsCode()}, tmp_path / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"cannot be read \(UnpicklingError: it holds objects other than tensors") as refused:
+        SequenceClassifier(max_epochs=2, checkpoint_dir=tmp_path, **TINY).fit(tokens, Y[:64])
+    assert "weights_only" not in str(refused.value)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this checkpoint ran code",))
 
 
 def test_early_stopping_holds_out_a_stratified_split_and_stops():

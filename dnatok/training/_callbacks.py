@@ -184,8 +184,13 @@ class EpochCheckpoint(Callback):
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises several kinds for a damaged file
+            detail = str(error).splitlines()[0] if str(error) else ""
+            if detail.startswith("Weights only load failed") or "weights_only" in detail:
+                # torch's message advises weights_only=False, which would run what the
+                # file holds: say what it is instead, and never repeat that advice
+                detail = "it holds objects other than tensors and checkpoint data, which are never unpickled"
             raise ValueError(
-                f"The checkpoint {self.path} cannot be read ({type(error).__name__}: {error}). "
+                f"The checkpoint {self.path} cannot be read ({type(error).__name__}: {detail}). "
                 f"Delete it to start afresh, or use another checkpoint_dir."
             ) from None
         if not isinstance(state, dict) or state.get("format") != 1 or state.get("identity") != identity:
