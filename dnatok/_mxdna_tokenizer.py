@@ -200,9 +200,9 @@ class MxDNATokenizer(CharTokenizer):
         pretrainer = default_pretrainer() if self.pretrainer is None else clone(self.pretrainer)
         shortcuts = {"max_time": self.max_time, "random_state": self.random_state}
         for name, value in shortcuts.items():
-            own = getattr(pretrainer, name)
             if value is None:
                 continue
+            own = getattr(pretrainer, name)
             if self.pretrainer is not None and own is not None and own != value:
                 raise ValueError(
                     f"MxDNATokenizer({name}={value!r}) disagrees with its pretrainer's "
