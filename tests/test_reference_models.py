@@ -301,7 +301,8 @@ def test_dnabert2_folder_errors(dnabert2_folder, dnabert2_sequences, tmp_path):
     config = json.loads((dnabert2_folder / "config.json").read_text())
     wrong = _copy_folder(dnabert2_folder, tmp_path / "wrong", skip={"config.json"})
     (wrong / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] + 1}))
-    with pytest.raises(ValueError, match=r"do not match their config.json: missing blocks\.%d\." % config["num_hidden_layers"]):
+    with pytest.raises(ValueError, match=r"config.json: num_hidden_layers = %d, but the weights in .*model.safetensors have %d layers"
+                       % (config["num_hidden_layers"] + 1, config["num_hidden_layers"])):
         load_pretrained(wrong)
     unknown = _copy_folder(dnabert2_folder, tmp_path / "unknown", skip={"config.json"})
     (unknown / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
@@ -684,7 +685,8 @@ def test_mxdna_folder_errors(mxdna_folder, tmp_path):
         load_pretrained(grouped)
     deeper = _copy_folder(mxdna_folder, tmp_path / "deeper", skip={"config.json"})
     (deeper / "config.json").write_text(json.dumps({**config, "num_hidden_layers": config["num_hidden_layers"] + 1}))
-    with pytest.raises(ValueError, match=r"MxDNA encoder weights do not match their config.json: missing token_layers\."):
+    with pytest.raises(ValueError, match=r"config.json: num_hidden_layers - conversion_layer_idx - 1 = \d+, but the weights in "
+                                         r".*model.safetensors have \d+ token layers"):
         load_pretrained(deeper)
     truncated = _copy_folder(mxdna_folder, tmp_path / "truncated", skip={"model.safetensors"})
     data = (mxdna_folder / "model.safetensors").read_bytes()

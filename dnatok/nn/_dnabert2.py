@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._bpe import _fingerprint, _load
+from ._config import Count, Dim, Setting, check_config, check_encoder_weights, few
 from ._encoder import init_weights
 from ._family import ModelFamily, register_family
 from ._heads import pool
-from ._weights import PretrainedWeights, check_state_dict, few, read_weights, rename_key
+from ._weights import PretrainedWeights, read_config, read_weights, released_weights_file, rename_key, weight_shapes
 
 __all__ = [
     "DNABERT2ClassificationModel",
@@ -324,9 +325,33 @@ _HEAD_KEYS = [
 _TIED = "cls.predictions.decoder.weight"
 
 
-def dnabert2_encoder_config(config):
-    """dnatok ``DNABERT2Encoder`` arguments from DNABERT-2's ``config.json``."""
-    return dict(
+# what each DNABERT2Encoder argument may be, and the hub config.json key it comes from
+_SETTINGS = dict(
+    vocab_size=Setting(int, minimum=1), d_model=Setting(int, minimum=1), n_layers=Setting(int, minimum=0),
+    n_heads=Setting(int, minimum=1), d_ff=Setting(int, minimum=1), dropout=Setting(float, minimum=0, maximum=1),
+    attention_dropout=Setting(float, minimum=0, maximum=1), type_vocab_size=Setting(int, minimum=1),
+    norm_eps=Setting(float, above=0), pad_token_id=Setting(int, minimum=0),
+)
+_OFFICIAL_NAMES = dict(
+    vocab_size="vocab_size", d_model="hidden_size", n_layers="num_hidden_layers", n_heads="num_attention_heads",
+    d_ff="intermediate_size", dropout="hidden_dropout_prob", attention_dropout="attention_probs_dropout_prob",
+    type_vocab_size="type_vocab_size", norm_eps="layer_norm_eps", pad_token_id="pad_token_id",
+)
+_OFFICIAL_SETTINGS = {
+    **{_OFFICIAL_NAMES[key]: setting for key, setting in _SETTINGS.items()},
+    "pad_token_id": Setting(int, minimum=0, optional=True),  # null in the hub's config: id 3
+}
+_OFFICIAL_REQUIRED = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+
+
+def dnabert2_encoder_config(config, file="config.json"):
+    """dnatok ``DNABERT2Encoder`` arguments from DNABERT-2's ``config.json``.
+
+    Every value is checked first (types, ranges, required keys); a ValueError
+    names ``file``, the key and the value.
+    """
+    check_config(file, config, _OFFICIAL_SETTINGS, required=_OFFICIAL_REQUIRED)
+    encoder_config = dict(
         vocab_size=config["vocab_size"],
         d_model=config["hidden_size"],
         n_layers=config["num_hidden_layers"],
@@ -338,6 +363,8 @@ def dnabert2_encoder_config(config):
         norm_eps=config.get("layer_norm_eps", 1e-12),
         pad_token_id=3 if config.get("pad_token_id") is None else config["pad_token_id"],
     )
+    check_config(file, encoder_config, _SETTINGS, names=_OFFICIAL_NAMES)  # sizes that must agree
+    return encoder_config
 
 
 def map_dnabert2_keys(state_dict):
@@ -378,20 +405,26 @@ def load_dnabert2(folder, state_dict=None):
     and ``tokenizer.json`` (the vocabulary the model reads; tokenize with
     ``BPETokenizer(pretrained=folder)``). The head state dict holds whichever of the
     masked-LM head, pooler and classifier the checkpoint has.
+
+    The config is checked against the weights before anything is built or loaded:
+    the layer count and widths from the weight file's names and shapes (a
+    safetensors header is read alone), then every shape on the meta device.
     """
     folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text())
+    config_file = folder / "config.json"
+    config = read_config(folder)
     tokenizer_file = folder / "tokenizer.json"
     if not tokenizer_file.is_file():
         raise FileNotFoundError(
             f"{folder} has no tokenizer.json; a DNABERT-2 folder needs the tokenizer its "
             f"model was trained with (the hub folder has it)."
         )
-    encoder_config = dnabert2_encoder_config(config)
-    encoder, head = map_dnabert2_keys(read_weights(folder) if state_dict is None else state_dict)
-    with torch.device("meta"):  # shapes only, no memory
-        expected = DNABERT2Encoder(**encoder_config).state_dict()
-    check_state_dict("DNABERT-2 encoder", encoder, expected)
+    encoder_config = dnabert2_encoder_config(config, config_file)
+    weights_file = "the given state dict" if state_dict is not None else released_weights_file(folder)
+    shapes = state_dict if state_dict is not None else weight_shapes(weights_file)
+    check_encoder_weights(DNABERT2_FAMILY, config_file, weights_file, encoder_config,
+                          map_dnabert2_keys(shapes)[0], _OFFICIAL_NAMES)
+    encoder, head = map_dnabert2_keys(state_dict if state_dict is not None else read_weights(folder))
     return PretrainedWeights(
         DNABERT2_FAMILY.name, encoder_config, encoder, "BPETokenizer", _fingerprint(_load(tokenizer_file)), head
     )
@@ -412,4 +445,11 @@ DNABERT2_FAMILY = register_family(ModelFamily(
     is_official=_is_dnabert2_config,
     read_official=load_dnabert2,
     loads_pretrained_head=True,
+    settings=_SETTINGS,
+    weight_sizes=dict(
+        n_layers=Count(r"blocks\.(\d+)\.", "layers"),
+        vocab_size=Dim("embedding.weight", 0, "embedding rows"),
+        d_model=Dim("embedding.weight", 1, "embedding columns"),
+        type_vocab_size=Dim("token_type_embedding.weight", 0, "token type embedding rows"),
+    ),
 ))

@@ -56,6 +56,12 @@ class ModelFamily:
     loads_pretrained_head : bool
         Whether the family's models name their head weights as its released
         checkpoints do, so that fine-tuning may start from a released head.
+    settings : mapping of str to Setting
+        What each encoder argument may be (:mod:`dnatok.nn._config`): a saved
+        config is checked against it, and an argument not listed is refused.
+    weight_sizes : mapping of str to Count or Dim
+        The encoder arguments the weights' names and shapes give (layers, experts,
+        width), compared with a config before any module is built from it.
     """
 
     name: str
@@ -67,6 +73,8 @@ class ModelFamily:
     read_official: Optional[Callable] = None
     update_config: Callable = _unchanged
     loads_pretrained_head: bool = False
+    settings: Mapping = field(default_factory=dict)
+    weight_sizes: Mapping = field(default_factory=dict)
     module_classes: tuple = field(init=False, repr=False)
 
     def __post_init__(self):

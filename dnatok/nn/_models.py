@@ -8,6 +8,7 @@ friends reach it from a grid search. All models keep the encoder under the name
 from torch import nn
 
 from ._encoder import TransformerEncoder, init_weights
+from ._config import Count, Dim, Setting
 from ._family import ModelFamily, register_family
 from ._heads import ClassificationHead, MaskedLMHead, pool
 from ._stem import saved_before_stem
@@ -101,4 +102,16 @@ TRANSFORMER_FAMILY = register_family(ModelFamily(
     models={"classifier": SequenceClassificationModel, "regressor": SequenceRegressionModel,
             "masked_lm": MaskedLMModel},
     update_config=saved_before_stem,
+    settings=dict(
+        vocab_size=Setting(int, minimum=1), d_model=Setting(int, minimum=1), n_layers=Setting(int, minimum=0),
+        n_heads=Setting(int, minimum=1), d_ff=Setting(int, minimum=1, optional=True),
+        dropout=Setting(float, minimum=0, maximum=1), max_length=Setting(int, minimum=1, optional=True),
+        pad_token_id=Setting(int, minimum=0), rotary_theta=Setting(float, above=0),
+        conv_kernel_size=Setting(int, minimum=0),
+    ),
+    weight_sizes=dict(
+        n_layers=Count(r"blocks\.(\d+)\.", "blocks"),
+        vocab_size=Dim("embedding.weight", 0, "embedding rows"),
+        d_model=Dim("embedding.weight", 1, "embedding columns"),
+    ),
 ))

@@ -5,16 +5,16 @@ config conversion (the authors' ``config.json`` + ``model.safetensors``), and th
 family's registration (``MXDNA_FAMILY``).
 """
 
-import json
 from pathlib import Path
 
-import torch
-
 from .._char import CharTokenizer
+from ._config import Count, Dim, Setting, check_config, check_encoder_weights, few
 from ._family import ModelFamily, register_family
 from ._mxdna import MxDNAClassificationModel, MxDNAEncoder, MxDNAMaskedLM
 from ._stem import saved_before_stem
-from ._weights import PretrainedWeights, check_state_dict, few, load_weight_file, read_weights, rename_key
+from ._weights import (
+    PretrainedWeights, load_weight_file, read_config, read_weights, released_weights_file, rename_key, weight_shapes,
+)
 
 __all__ = ["MXDNA_FAMILY", "MXDNA_UNUSED_KEYS", "load_mxdna", "map_mxdna_keys", "mxdna_encoder_config"]
 
@@ -56,23 +56,65 @@ _MXDNA_HEAD = [
 MXDNA_UNUSED_KEYS = ("model.conversion_layer.motif_masked_token_embedding",)
 
 
-def mxdna_encoder_config(config):
+# what each MxDNAEncoder argument may be, and the official config.json key it comes from
+_SETTINGS = dict(
+    vocab_size=Setting(int, minimum=1), d_model=Setting(int, minimum=2), n_heads=Setting(int, minimum=1),
+    d_ff=Setting(int, minimum=1, optional=True), n_nucleotide_layers=Setting(int, minimum=0),
+    n_token_layers=Setting(int, minimum=0), n_experts=Setting(int, minimum=1),
+    deformable_kernel_size=Setting(int, minimum=1), jitter=Setting(float, minimum=0),
+    expert_gain=Setting(float, above=0), dropout=Setting(float, minimum=0, maximum=1),
+    max_length=Setting(int, minimum=1, optional=True), pad_token_id=Setting(int, minimum=0),
+    cls_token_id=Setting(int, minimum=0), sep_token_id=Setting(int, minimum=0),
+    rotary_theta=Setting(float, above=0), conv_kernel_size=Setting(int, minimum=0), compact=Setting(bool),
+)
+_OFFICIAL_NAMES = dict(
+    vocab_size="vocab_size", d_model="hidden_size", n_heads="num_attention_heads", d_ff="intermediate_size",
+    n_nucleotide_layers="conversion_layer_idx", n_experts="num_local_experts",
+    # num_hidden_layers counts the tokenization layer too
+    n_token_layers="num_hidden_layers - conversion_layer_idx - 1",
+    deformable_kernel_size="deformable_conv_kernel_size", jitter="router_jitter_noise",
+    dropout="attention_dropout", pad_token_id="pad_token_id", cls_token_id="cls_token_id",
+    sep_token_id="sep_token_id", rotary_theta="rope_theta",
+)
+_OFFICIAL_SETTINGS = {
+    **{official: _SETTINGS[key] for key, official in _OFFICIAL_NAMES.items() if key != "n_token_layers"},
+    "num_hidden_layers": Setting(int, minimum=1), "num_key_value_heads": Setting(int, minimum=1),
+    "num_experts_per_tok": Setting(int, minimum=1), "num_motif_groups": Setting(int, minimum=1),
+    "layer_norm_eps": Setting(float, above=0),
+}
+_OFFICIAL_REQUIRED = ("vocab_size", "hidden_size", "num_attention_heads", "intermediate_size",
+                      "conversion_layer_idx", "num_hidden_layers", "num_local_experts")
+
+
+def mxdna_encoder_config(config, file="config.json"):
     """dnatok ``MxDNAEncoder`` arguments from an official MxDNA ``config.json``.
 
-    Raises ValueError for settings dnatok's MxDNA does not implement (expert
-    kernels other than 1..n, grouped-query attention, several experts per unit).
+    Every value is checked first (types, ranges, required keys; a ValueError names
+    ``file``, the key and the value). Raises ValueError for settings dnatok's MxDNA
+    does not implement (expert kernels other than 1..n, grouped-query attention,
+    several experts per unit).
     """
+    check_config(file, config, _OFFICIAL_SETTINGS, required=_OFFICIAL_REQUIRED)
     n_experts = config["num_local_experts"]
     unsupported = []
-    if list(config.get("expert_kernel_sizes", range(1, n_experts + 1))) != list(range(1, n_experts + 1)):
-        unsupported.append(f"expert_kernel_sizes={config['expert_kernel_sizes']} (dnatok: 1..num_local_experts)")
+    kernels = config.get("expert_kernel_sizes")
+    # compared item by item, never by building range(n_experts): that is the file's to set
+    if kernels is not None and (not isinstance(kernels, list) or len(kernels) != n_experts
+                                or kernels != list(range(1, len(kernels) + 1))):
+        unsupported.append(f"expert_kernel_sizes={kernels!r} (dnatok: 1..num_local_experts)")
     if config.get("num_key_value_heads", config["num_attention_heads"]) != config["num_attention_heads"]:
         unsupported.append("num_key_value_heads != num_attention_heads")
     for key, value in (("num_experts_per_tok", 1), ("num_motif_groups", 1), ("layer_norm_eps", 1e-5)):
         if config.get(key, value) != value:
             unsupported.append(f"{key}={config[key]} (dnatok: {value})")
     if unsupported:
-        raise ValueError(f"This MxDNA config uses settings dnatok does not implement: {'; '.join(unsupported)}.")
+        raise ValueError(f"{file}: this MxDNA config uses settings dnatok does not implement: {'; '.join(unsupported)}.")
+    encoder_config = _encoder_config(config)
+    check_config(file, encoder_config, _SETTINGS, names=_OFFICIAL_NAMES)  # derived sizes, ids in range
+    return encoder_config
+
+
+def _encoder_config(config):
     n_nucleotide_layers = config["conversion_layer_idx"]
     return dict(
         vocab_size=config["vocab_size"],
@@ -82,7 +124,7 @@ def mxdna_encoder_config(config):
         n_nucleotide_layers=n_nucleotide_layers,
         # num_hidden_layers counts the tokenization layer too
         n_token_layers=config["num_hidden_layers"] - n_nucleotide_layers - 1,
-        n_experts=n_experts,
+        n_experts=config["num_local_experts"],
         deformable_kernel_size=config.get("deformable_conv_kernel_size", 3),
         jitter=config.get("router_jitter_noise", 0.01),
         expert_gain=1.0,  # the authors' mixture: probability times expert output
@@ -157,11 +199,20 @@ def load_mxdna(folder, state_dict=None):
     T C G, dnatok's :class:`CharTokenizer`); a ``vocab.txt`` there must say the same.
     """
     folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text())
-    encoder_config = mxdna_encoder_config(config)
+    config_file = folder / "config.json"
+    encoder_config = mxdna_encoder_config(read_config(folder), config_file)
+    task_head = folder / "task_head.safetensors"
+    if state_dict is None:
+        weights_file = released_weights_file(folder)
+        shapes = weight_shapes(weights_file)  # the header alone: checked before anything is read
+        if task_head.is_file():
+            shapes.update(weight_shapes(task_head))
+    else:
+        weights_file, shapes = "the given state dict", state_dict
+    check_encoder_weights(MXDNA_FAMILY, config_file, weights_file, encoder_config, map_mxdna_keys(shapes)[0],
+                          _OFFICIAL_NAMES)
     if state_dict is None:
         state_dict = dict(read_weights(folder))
-        task_head = folder / "task_head.safetensors"
         if task_head.is_file():
             state_dict.update(load_weight_file(task_head, remedy="download it again"))
     nucleotides = CharTokenizer()
@@ -175,9 +226,6 @@ def load_mxdna(folder, state_dict=None):
                 f"this model was trained on another vocabulary."
             )
     encoder, head = map_mxdna_keys(state_dict)
-    with torch.device("meta"):
-        expected = MxDNAEncoder(**encoder_config).state_dict()
-    check_state_dict("MxDNA encoder", encoder, expected)
     return PretrainedWeights(
         MXDNA_FAMILY.name, encoder_config, encoder, "CharTokenizer", nucleotides.get_vocab_fingerprint(), head
     )
@@ -212,4 +260,12 @@ MXDNA_FAMILY = register_family(ModelFamily(
     read_official=load_mxdna,
     update_config=saved_before_stem,
     loads_pretrained_head=True,
+    settings=_SETTINGS,
+    weight_sizes=dict(
+        n_nucleotide_layers=Count(r"nucleotide_layers\.(\d+)\.", "nucleotide layers"),
+        n_token_layers=Count(r"token_layers\.(\d+)\.", "token layers"),
+        n_experts=Count(r"tokenization\.experts\.(\d+)\.", "convolution experts"),
+        vocab_size=Dim("embedding.weight", 0, "embedding rows"),
+        d_model=Dim("embedding.weight", 1, "embedding columns"),
+    ),
 ))

@@ -21,17 +21,20 @@ import torch
 from .._hub import pretrained_folder
 from .._version import __version__
 from ..datasets._download import sha256
+from ._config import check_config, check_encoder_weights, few
 from ._family import get_family, official_family
 
 __all__ = [
     "PretrainedWeights",
-    "check_state_dict",
     "check_weight_values",
     "load_pretrained",
     "load_weight_file",
+    "read_config",
     "read_weights",
+    "released_weights_file",
     "rename_key",
     "save_pretrained",
+    "weight_shapes",
 ]
 
 _CONFIG = "config.json"
@@ -124,16 +127,20 @@ def _check_files(config_file, files):
             raise ValueError(f"{config_file} gives {name!r} the SHA-256 {digest!r} under \"files\"; {expected}")
 
 
-def _read_config(path):
+def read_config(path):
     """The parsed config.json of a folder, or a ValueError that names the file."""
-    file = path / _CONFIG
+    file = Path(path) / _CONFIG
+    readable(file)
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        config = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(
             f"{file} is not a valid JSON config ({type(error).__name__}: {error}); the file is "
             f"damaged. Save the model again (save_pretrained) or download it again."
         ) from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{file} holds {type(config).__name__}, not a config object; is it a model's?")
+    return config
 
 
 def load_weight_file(file, remedy="save the model again"):
@@ -149,10 +156,7 @@ def load_weight_file(file, remedy="save the model again"):
         them could run code), is truncated or damaged, or holds tensors no model
         can take; the message names the file and says what to do (``remedy``).
     """
-    try:
-        open(file, "rb").close()  # an unreadable file is not a damaged one: say which
-    except OSError as error:
-        raise _unreadable(file, error) from None
+    readable(file)
     try:
         if str(file).endswith(".safetensors"):
             from safetensors.torch import load_file
@@ -162,7 +166,7 @@ def load_weight_file(file, remedy="save the model again"):
             state_dict = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if not str(error).startswith("Weights only load failed"):
-            raise _damaged(file, error, remedy) from None
+            raise damaged_weights(file, error, remedy) from None
         # torch's own message advises weights_only=False, which would run whatever the
         # file holds: name what it held instead, and never repeat that advice
         found = re.search(r"GLOBAL (\S+)", str(error))
@@ -173,7 +177,7 @@ def load_weight_file(file, remedy="save the model again"):
             f"some other way unless you trust its source. {remedy[0].upper()}{remedy[1:]}."
         ) from None
     except Exception as error:  # safetensors and torch raise several kinds
-        raise _damaged(file, error, remedy) from None
+        raise damaged_weights(file, error, remedy) from None
     if not isinstance(state_dict, dict) or not all(
         isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state_dict.items()
     ):
@@ -183,6 +187,15 @@ def load_weight_file(file, remedy="save the model again"):
         )
     check_weight_values(file, state_dict, remedy)
     return state_dict
+
+
+def readable(file):
+    """Raise an OSError that names ``file`` when it cannot be opened (an unreadable
+    file is not a damaged one: say which)."""
+    try:
+        open(file, "rb").close()
+    except OSError as error:
+        raise _unreadable(file, error) from None
 
 
 def _unreadable(file, error):
@@ -201,7 +214,7 @@ def _sha256(file):
         raise _unreadable(file, error) from None
 
 
-def _damaged(file, error, remedy):
+def damaged_weights(file, error, remedy):
     """The ValueError for a weight file that is truncated or not a weight file."""
     detail = str(error).splitlines()[0] if str(error) else ""
     if "weights_only" in detail:  # never pass on advice to load with weights_only=False
@@ -242,25 +255,64 @@ def check_weight_values(file, state_dict, remedy="save the model again"):
             )
 
 
-def read_weights(folder):
-    """The state dict of a released model's folder: ``model.safetensors``, else
-    ``pytorch_model.bin``.
+def released_weights_file(folder):
+    """A released model's weight file: ``model.safetensors``, else ``pytorch_model.bin``.
 
     Raises
     ------
     FileNotFoundError
         When neither file is there.
-    ValueError
-        When the file is truncated or not a weight file.
     """
     folder = Path(folder)
     for name in _RELEASED_WEIGHTS:
-        path = folder / name
-        if path.is_file():
-            return load_weight_file(path, remedy="download it again")
+        if (folder / name).is_file():
+            return folder / name
     raise FileNotFoundError(
         f"{folder} holds no weights: expected {' or '.join(_RELEASED_WEIGHTS)} beside config.json."
     )
+
+
+_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+def weight_shapes(file, remedy="download it again"):
+    """The tensors of a weight file as meta tensors (names, shapes, dtypes; no data).
+
+    A ``.safetensors`` file is read from its header only; other files (torch
+    pickles, read with ``weights_only=True``) are loaded and their shapes taken.
+    """
+    if not str(file).endswith(".safetensors"):
+        return {key: torch.empty(value.shape, dtype=value.dtype, device="meta")
+                for key, value in load_weight_file(file, remedy).items()}
+    from safetensors import safe_open
+
+    readable(file)
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            return {
+                key: torch.empty(
+                    handle.get_slice(key).get_shape(),
+                    # integer and other dtypes are refused when the values are read
+                    dtype=_SAFETENSORS_DTYPES.get(handle.get_slice(key).get_dtype(), torch.float32),
+                    device="meta",
+                )
+                for key in handle.keys()
+            }
+    except Exception as error:  # safetensors raises its own kinds for a damaged header
+        raise damaged_weights(file, error, remedy) from None
+
+
+def read_weights(folder):
+    """The state dict of a released model's folder (:func:`released_weights_file`).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no weight file.
+    ValueError
+        When the file is truncated or not a weight file.
+    """
+    return load_weight_file(released_weights_file(folder), remedy="download it again")
 
 
 def rename_key(key, table):
@@ -271,32 +323,6 @@ def rename_key(key, table):
         if match:
             return match.expand(replacement)
     return None
-
-
-def check_state_dict(what, state_dict, model_state):
-    """Refuse weights that do not fill ``model_state`` exactly, naming the keys."""
-    missing = sorted(set(model_state) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(model_state))
-    wrong = sorted(k for k in set(state_dict) & set(model_state) if state_dict[k].shape != model_state[k].shape)
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {few(missing)}")
-        if unexpected:
-            parts.append(f"unexpected {few(unexpected)}")
-        if wrong:
-            parts.append("wrong shapes " + few(
-                [f"{k} {tuple(state_dict[k].shape)} (config: {tuple(model_state[k].shape)})" for k in wrong]))
-        raise ValueError(
-            f"The {what} weights do not match their config.json: {'; '.join(parts)}. Is the "
-            f"folder's config.json the one these weights were saved with?"
-        )
-
-
-def few(names, n=5):
-    """The first ``n`` names, and how many more there are."""
-    shown = ", ".join(names[:n])
-    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def load_pretrained(source):
@@ -323,9 +349,7 @@ def load_pretrained(source):
             f"{path} is not a pretrained model: it has no {_CONFIG} (dnatok's save_pretrained "
             f"writes one, and so do the released DNABERT-2 and MxDNA models)."
         )
-    config = _read_config(path)
-    if not isinstance(config, dict):
-        raise ValueError(f"{path / _CONFIG} holds {type(config).__name__}, not a config object; is it a model's?")
+    config = read_config(path)
     if "encoder" not in config and "architecture" not in config:  # a released model's layout
         family = official_family(config)
         if family is None:
@@ -338,31 +362,50 @@ def load_pretrained(source):
 
 
 def _load_saved(path, config):
-    """A folder written by :func:`save_pretrained`."""
+    """A folder written by :func:`save_pretrained`, its config checked against its
+    weights before anything is built from it."""
+    config_file = path / _CONFIG
     missing = [key for key in _REQUIRED if key not in config]
     if missing:
         raise ValueError(
-            f"{path / _CONFIG} lacks {', '.join(missing)}: it was not written by save_pretrained, "
+            f"{config_file} lacks {', '.join(missing)}: it was not written by save_pretrained, "
             f"or it was edited. Save the model again."
         )
+    for key, kind in (("architecture", str), ("tokenizer_name", str), ("vocab_fingerprint", str), ("encoder", dict)):
+        if not isinstance(config[key], kind):
+            raise ValueError(
+                f"{config_file}: {key} = {config[key]!r}; expected {'a string' if kind is str else 'an object'}, "
+                f"as save_pretrained writes. The file is damaged or was edited; save the model again."
+            )
     if not (path / _WEIGHTS).is_file():
         raise FileNotFoundError(f"{path} is not a complete saved model: {_WEIGHTS} is missing.")
     head = path / _HEAD_WEIGHTS
     files = config.get("files", {})  # folders saved before 0.1 have none
-    _check_files(path / _CONFIG, files)  # before anything it names is opened
+    _check_files(config_file, files)  # before anything it names is opened
+    if "files" in config and _WEIGHTS not in files:
+        raise ValueError(
+            f"{config_file} records no SHA-256 for {_WEIGHTS} under \"files\" (save_pretrained always "
+            f"does), so the weights cannot be checked; it was edited. Save the model again."
+        )
     for name, expected in files.items():
         file = path / name
         if not file.is_file() or _sha256(file) != expected:
             raise ValueError(
-                f"{file} is {'missing' if not file.is_file() else 'not the file'} that {path / _CONFIG} "
+                f"{file} is {'missing' if not file.is_file() else 'not the file'} that {config_file} "
                 f"was saved with: the folder mixes two saves (one was interrupted?). Save the model again."
             )
     if "files" in config and _HEAD_WEIGHTS not in config["files"]:
         head = None  # a head.pt beside this config belongs to another save
-    family = get_family(config["architecture"])
+    try:
+        family = get_family(config["architecture"])
+    except ValueError as error:
+        raise ValueError(f"{config_file}: architecture = {config['architecture']!r}: {error}") from None
+    encoder_config = family.update_config(config["encoder"])
+    names = {key: f"encoder.{key}" for key in encoder_config}
+    check_config(config_file, encoder_config, family.settings, names=names, allow_unknown=False)
     state_dict = load_weight_file(path / _WEIGHTS)
+    check_encoder_weights(family, config_file, path / _WEIGHTS, encoder_config, state_dict, names)
     head_state_dict = load_weight_file(head) if head is not None and head.is_file() else None
     return PretrainedWeights(
-        family.name, family.update_config(config["encoder"]), state_dict,
-        config["tokenizer_name"], config["vocab_fingerprint"], head_state_dict,
+        family.name, encoder_config, state_dict, config["tokenizer_name"], config["vocab_fingerprint"], head_state_dict,
     )
