@@ -106,7 +106,9 @@ class SequenceNet(TransformerMixin, NeuralNet):
     lr : float, default=1e-3
         Peak learning rate, reached after the warm-up.
     max_epochs : int, default=10
-        Epochs of training; the learning-rate schedule spans them.
+        Epochs of training; the learning-rate schedule spans them. 0 builds the
+        model without training it: from ``pretrained`` as it is, from the
+        checkpoint in ``checkpoint_dir`` as it is, or untrained (a baseline).
     max_time : float or None, default=None
         Stop training after this many seconds (checked after each batch).
     batch_size : int, default=32
@@ -130,8 +132,12 @@ class SequenceNet(TransformerMixin, NeuralNet):
         Save the model, optimizer, history and random states there after every
         epoch, in one file replaced atomically; a later fit with the same folder
         resumes from the last checkpoint and runs only the remaining epochs, exactly
-        as the uninterrupted fit would have (without ``max_time``). A checkpoint of
-        another run is refused; one made on other data is used with a warning.
+        as the uninterrupted fit would have (without ``max_time``). The folder is
+        checked before the first epoch (a file, not writable, ``checkpoint.pt`` a
+        folder: refused, naming the path). A checkpoint of another run is refused;
+        one made on other data is not used (a warning, and the fit starts afresh);
+        one whose contents do not match the SHA-256 digest saved inside it
+        (damaged), or that holds NaN/inf weights, is refused, naming the file.
     mixed_precision : bool, default=False
         Run forward passes under bf16 autocast (GPUs with bf16, recent CPUs).
     random_state : int, RandomState instance or None, default=None
