@@ -29,31 +29,99 @@ def _open_binary(path, stack):
     return raw
 
 
-def _decode(data, path, what):
+def _decode(data, path, what, first_line=1):
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: {what} is not valid UTF-8 text; is this a FASTA file?") from None
+        where = _where_not_utf8(path, first_line)
+        raise ValueError(
+            f"{path}: {what} is not valid UTF-8 text"
+            + (f"; the first bad byte is on {where}" if where else "")
+            + ". DNA files are ASCII text: is this a FASTA file? If it is, convert it to ASCII or UTF-8."
+        ) from None
 
 
 def _decode_sequence(buffer, path, header_line):
-    return _decode(buffer, path, f"the sequence of the record at line {header_line}")
+    return _decode(buffer, path, f"the sequence of the record at line {header_line}", header_line)
+
+
+def _split_lines(raw):
+    """The lines in one chunk of a binary line iterator, which ends lines at LF only.
+
+    A CRLF ending is one line break; a lone CR (old Mac files) is one too, so a
+    CR-only file, one "line" to the binary reader, is split here.
+    """
+    if b"\r" not in raw:
+        return (raw,)
+    if raw.endswith(b"\r\n"):
+        raw = raw[:-2]
+    return raw.split(b"\r")
 
 
 def _lines(handle, path):
-    """Lines of a binary file, ending at LF, CRLF or a lone CR (old Mac files)."""
+    """Numbered lines of a binary file, ending at LF, CRLF or a lone CR."""
     line_number = 0
     try:
         for raw in handle:
-            # a CR-only file is one "line" to the binary reader: split it too
-            for line in raw.split(b"\r") if b"\r" in raw else (raw,):
+            for line in _split_lines(raw):
                 line_number += 1
                 yield line_number, line
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise ValueError(
-            f"{path}: the compressed data ends or breaks after line {line_number} ({error}); "
-            f"the file is truncated or damaged. Download or copy it again."
-        ) from None
+        raise ValueError(_damaged_gzip_message(path, line_number, error)) from None
+
+
+def _damaged_gzip_message(path, line_number, error):
+    return (
+        f"{path}: the compressed data ends or breaks after line {line_number} ({error}); "
+        f"the file is truncated or damaged. Download or copy it again."
+    )
+
+
+def _find_invalid_utf8(path, first_line=1):
+    """Where the first byte that is not UTF-8 lies, from line ``first_line`` on.
+
+    Only called to explain a decoding error, so it reads the file again rather than
+    slowing the normal read with bookkeeping. A UTF-8 character never contains the
+    byte of LF or CR, so decoding line by line finds exactly the bytes that a whole
+    decode rejects.
+
+    Returns
+    -------
+    (line_number, byte_offset, bad_bytes, compressed) or None
+        ``byte_offset`` counts from the start of the file (of the decompressed data
+        when ``compressed``); ``None`` if no such byte is found (or the file cannot
+        be read that far).
+    """
+    try:
+        with contextlib.ExitStack() as stack:
+            handle = _open_binary(path, stack)
+            compressed = isinstance(handle, gzip.GzipFile)
+            line_number, offset = 0, 0
+            for raw in handle:
+                start = offset
+                for line in _split_lines(raw):
+                    line_number += 1
+                    if line_number >= first_line:
+                        try:
+                            line.decode("utf-8")
+                        except UnicodeDecodeError as error:
+                            bad = line[error.start : error.end]
+                            return line_number, start + error.start, bad, compressed
+                    start += len(line) + 1  # the CR after it (a CRLF ends the chunk)
+                offset += len(raw)
+    except (OSError, EOFError, zlib.error):
+        pass
+    return None
+
+
+def _where_not_utf8(path, first_line=1):
+    """``"line N (b'\\xff' at byte offset X)"`` for an error message, or ``None``."""
+    found = _find_invalid_utf8(path, first_line)
+    if found is None:
+        return None
+    line_number, offset, bad, compressed = found
+    data = " of the decompressed data" if compressed else ""
+    return f"line {line_number} ({bad!r} at byte offset {offset}{data})"
 
 
 def read_fasta(path, *, full_header=False):
@@ -86,7 +154,8 @@ def read_fasta(path, *, full_header=False):
         If ``path`` does not exist (raised at once, not on first iteration).
     ValueError
         While iterating, if the first non-blank line does not start with ``>``
-        (the file is not FASTA), the file is not UTF-8 text, or a gzip file is
+        (the file is not FASTA), the file is not UTF-8 text (the message gives the
+        line and byte offset of the first offending byte), or a gzip file is
         truncated or damaged; the message names the path and line.
 
     Examples
@@ -123,7 +192,7 @@ def _iter_fasta(path, full_header):
                     sequence, buffer = _decode_sequence(buffer, path, header_line), None
                     yield header, sequence  # the buffer is freed while the caller works
                 header_line = line_number
-                header = _decode(line[1:].strip(), path, f"the header at line {line_number}")
+                header = _decode(line[1:].strip(), path, f"the header at line {line_number}", line_number)
                 if not full_header:
                     fields = header.split(maxsplit=1)
                     header = fields[0] if fields else ""

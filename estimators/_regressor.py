@@ -7,6 +7,8 @@ from sklearn.base import RegressorMixin
 from dnatok.nn import SequenceRegressionModel
 from dnatok.training import SequenceNet
 
+from ._classifier import _listed, _missing_mask
+
 __all__ = ["SequenceRegressor"]
 
 
@@ -41,8 +43,17 @@ class SequenceRegressor(RegressorMixin, SequenceNet):
                 "y holds complex numbers; a regressor fits real targets. Pass y.real and y.imag "
                 "as two columns if both matter."
             )
+        if y.dtype == object:
+            # None or pd.NA would fail the conversion below as "not numbers"
+            missing = np.flatnonzero(_missing_mask(y).reshape(len(y), -1).any(axis=1))
+            if missing.size:
+                raise ValueError(
+                    f"y has {missing.size} missing target(s) (None/NaN), the first at index "
+                    f"{missing[0]}; drop those sequences{_listed(missing)} or fill their targets."
+                )
         try:
-            y = y.astype(np.float32)
+            # float64 first: a finite target too large for float32 is told apart from inf
+            y = y.astype(np.float64)
         except (TypeError, ValueError):
             raise ValueError("y must hold numbers for a regressor.") from None
         if y.ndim not in (1, 2):
@@ -53,8 +64,16 @@ class SequenceRegressor(RegressorMixin, SequenceNet):
         if missing.size:
             raise ValueError(
                 f"y has {missing.size} missing or infinite target(s), the first at index "
-                f"{missing[0]}; drop those sequences or fill their targets."
+                f"{missing[0]}; drop those sequences{_listed(missing)} or fill their targets."
             )
+        too_large = np.flatnonzero((np.abs(y) > np.finfo(np.float32).max).reshape(len(y), -1).any(axis=1))
+        if too_large.size:
+            raise ValueError(
+                f"y has {too_large.size} target(s) beyond float32's range (about 3.4e38), the first at "
+                f"index {too_large[0]}; the model trains in float32: rescale the targets (e.g. take "
+                f"their log or standardise them)."
+            )
+        y = y.astype(np.float32)
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         self.target_is_1d_ = y.ndim == 1
         return y.reshape(len(y), self.n_outputs_)

@@ -5,6 +5,7 @@ and GUE tables in ``../shared/data`` (``shared_data`` fixture) pin the counts th
 the README documents and exercise exclusion against a brute-force check.
 """
 
+import csv
 import gzip
 import os
 import random
@@ -140,6 +141,36 @@ def test_read_fasta_binary_garbage_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=message):
         list(read_fasta(path))
 
+
+
+def test_read_fasta_not_utf8_names_line_and_byte(tmp_path):
+    data = b">chr1\n" + b"ACGTACGT\n" * 3_000 + b">chr2 ok\nACGT\nAC\xe9GT\n"
+    offset = data.index(b"\xe9")
+    plain = _write_bytes(tmp_path / "latin1.fa", data)
+    message = (f"{plain}: the sequence of the record at line 3002 is not valid UTF-8 text; the first bad byte is "
+               f"on line 3004 (b'\\xe9' at byte offset {offset}). DNA files are ASCII text: is this a FASTA file?")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        list(read_fasta(plain))
+    compressed = _write_bytes(tmp_path / "latin1.fa.gz", gzip.compress(data))
+    message = f"on line 3004 (b'\\xe9' at byte offset {offset} of the decompressed data)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        list(read_fasta(compressed))
+    header = _write_bytes(tmp_path / "header.fa", b">chr1\nACGT\n>caf\xe9\nACGT\n")
+    with pytest.raises(ValueError, match=r"the header at line 3 is not valid UTF-8 text; the first bad byte is on "
+                                         r"line 3 \(b'\\xe9' at byte offset 15\)"):
+        list(read_fasta(header))
+
+
+def test_read_fasta_crlf_lines_are_counted_once(tmp_path):
+    path = _write_bytes(tmp_path / "crlf.fa", b">chr1\r\nACGT\r\nAC\xffGT\r\n")
+    with pytest.raises(ValueError, match=r"first bad byte is on line 3 \(b'\\xff' at byte offset 15\)"):
+        list(read_fasta(path))
+    path = _write_bytes(tmp_path / "table.csv", b"\r\n\r\nsequence,label\r\nACGT,1\r\n")
+    with pytest.raises(ValueError, match="line 3 does not start with '>'"):
+        list(read_fasta(path))
+    # a lone CR is a line break too, also mixed with CRLF
+    path = _write_bytes(tmp_path / "mixed.fa", b">a\rAC\r\nGT\r>b\r\nTT\n")
+    assert list(read_fasta(path)) == [("a", "ACGT"), ("b", "TT")]
 
 def test_read_fasta_missing_file_fails_at_call(tmp_path):
     with pytest.raises(FileNotFoundError, match="FASTA file not found"):
@@ -301,6 +332,117 @@ def test_read_sequence_csv_no_rows(tmp_path):
     with pytest.raises(ValueError, match="is empty: expected a header row"):
         read_sequence_csv(path)
 
+
+
+def test_read_sequence_csv_truncated_gzip_names_the_file(tmp_path):
+    rows = "".join(f"{'ACGT' * 10},{i % 2}\n" for i in range(20_000))
+    data = gzip.compress(("sequence,label\n" + rows).encode())
+    path = _write_bytes(tmp_path / "cut.csv.gz", data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut\.csv\.gz: the compressed data ends or breaks after line \d+ \(.*\); "
+                                         r"the file is truncated or damaged\. Download or copy it again\.$"):
+        read_sequence_csv(path)
+
+
+def test_read_sequence_csv_not_utf8_names_line_and_byte(tmp_path):
+    # far past the text reader's first chunk, so the position is the file's, not the chunk's
+    head = "sequence,label\n" + "ACGTACGT,1\n" * 5_000
+    data = head.encode() + b"ACG\xe9T,0\nACGT,1\n"
+    offset = len(head) + 3
+    plain = _write_bytes(tmp_path / "latin1.csv", data)
+    message = f"{plain} is not UTF-8 text at line 5002 (b'\\xe9' at byte offset {offset}); DNA tables are ASCII text. Is this the right file?"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_sequence_csv(plain)
+    compressed = _write_bytes(tmp_path / "latin1.csv.gz", gzip.compress(data))
+    message = f"at line 5002 (b'\\xe9' at byte offset {offset} of the decompressed data)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_sequence_csv(compressed)
+
+
+def test_read_sequence_csv_utf16_export_is_named(tmp_path):
+    # a spreadsheet's "Unicode text" export: UTF-16 with a byte-order mark
+    path = _write_bytes(tmp_path / "export.csv", "sequence,label\r\nACGT,1\r\n".encode("utf-16"))
+    with pytest.raises(ValueError, match=r"export\.csv is not UTF-8 text at line 1 \(b'\\xff' at byte offset 0\);"
+                                         r".* saved again as 'CSV UTF-8'\.$"):
+        read_sequence_csv(path)
+
+
+def test_read_sequence_csv_reads_chromosome_scale_sequences(tmp_path):
+    long = "".join(random.Random(0).choice("ACGT") for _ in range(200_000))
+    path = tmp_path / "chromosome.csv"
+    path.write_text(f"sequence,label\n{long},1\nACGT,0\n")
+    before = csv.field_size_limit()
+    sequences, labels = read_sequence_csv(path)
+    assert sequences == [long, "ACGT"] and labels.tolist() == [1, 0]
+    gz = _write_bytes(tmp_path / "chromosome.csv.gz", gzip.compress(path.read_bytes()))
+    assert read_sequence_csv(gz, label_column=None)[0][0] == long
+    # the process-wide limit is put back, also after a failed read
+    assert csv.field_size_limit() == before
+    path.write_text(f"sequence,label\n{long},1\nnan,0\n")
+    with pytest.raises(ValueError, match="missing value"):
+        read_sequence_csv(path)
+    assert csv.field_size_limit() == before
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", "NAN", "-nan", "NA", "na", "<NA>", "N/A", "#N/A", "None", "NULL", " nan "])
+def test_read_sequence_csv_refuses_missing_sequences(tmp_path, cell):
+    path = tmp_path / "train.csv"
+    path.write_text(f"sequence,label\nACGT,1\n{cell},0\n")
+    message = (f"{path}: missing value {cell!r} in the 'sequence' cell of row 2 (line 3). Drop those rows or fill "
+               f"in their sequences")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_sequence_csv(path)
+
+
+def test_read_sequence_csv_refuses_the_missing_values_pandas_writes(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"sequence": ["ACGT", None, "TTGA", np.nan], "label": [1, 0, 1, 0]})
+    path = tmp_path / "frame.csv"
+    frame.to_csv(path, index=False)  # a missing value is written as an empty cell
+    with pytest.raises(ValueError, match=r"empty 'sequence' cell in row 2 \(line 3\), and 1 more missing cells: "
+                                         r"rows 4 \(line 5\)\. Drop those rows"):
+        read_sequence_csv(path)
+    frame.to_csv(path, index=False, na_rep="NA")  # as R writes them
+    with pytest.raises(ValueError, match=r"missing value 'NA' in the 'sequence' cell of row 2 \(line 3\), "
+                                         r"and 1 more missing cells: rows 4 \(line 5\)\."):
+        read_sequence_csv(path)
+
+
+def test_read_sequence_csv_counts_missing_rows_beyond_those_named(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("sequence,label\n" + "ACGT,1\nnan,0\n" * 8)
+    with pytest.raises(ValueError, match=r"row 2 \(line 3\), and 7 more missing cells: rows 4 \(line 5\), "
+                                         r"6 \(line 7\), 8 \(line 9\), 10 \(line 11\) and 3 more\."):
+        read_sequence_csv(path)
+
+
+def test_read_sequence_csv_keeps_sequences_that_only_look_like_missing_values(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("sequence,label\nNANA,1\nnnan,0\nNAN" + "A" * 20 + ",1\n")
+    assert read_sequence_csv(path)[0] == ["NANA", "nnan", "NAN" + "A" * 20]
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", "<NA>", "#N/A", " "])
+def test_read_sequence_csv_refuses_missing_labels(tmp_path, cell):
+    path = tmp_path / "train.csv"
+    path.write_text(f"sequence,label\nACGT,promoter\nTTGA,{cell}\n")
+    shown = f"missing value {cell!r} in the 'label' cell" if cell.strip() else "empty 'label' cell"
+    message = (f"{path}: {shown} of row 2 (line 3). Fill or drop unlabelled rows, or pass label_column=None"
+               if cell.strip() else f"{path}: {shown} in row 2 (line 3). Fill or drop unlabelled rows")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_sequence_csv(path)
+
+
+def test_read_sequence_csv_na_words_are_missing_among_numbers_only(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("sequence,label\nACGT,1\nTTGA,NA\nGGCC,0\nCCAA,None\nAAAA,nan\n")
+    # sorted by row: "nan" (always missing) and the words that are missing among numbers
+    with pytest.raises(ValueError, match=r"missing value 'NA' in the 'label' cell of row 2 \(line 3\), and 2 more "
+                                         r"missing cells: rows 4 \(line 5\), 5 \(line 6\)\."):
+        read_sequence_csv(path)
+    # among class names, "None" and "NA" are classes
+    path.write_text("sequence,label\nACGT,strong\nTTGA,None\nGGCC,NA\n")
+    assert read_sequence_csv(path)[1].tolist() == ["strong", "None", "NA"]
+    assert read_sequence_csv(path, label_column=None)[0] == ["ACGT", "TTGA", "GGCC"]
 
 # ---------------------------------------------------------------- genome_windows
 
