@@ -19,6 +19,7 @@ def evaluate_gue(
     param_grid=None,
     data_home=None,
     archive=None,
+    limits=None,
     max_train=None,
     random_state=None,
     n_jobs=None,
@@ -41,12 +42,16 @@ def evaluate_gue(
         Usually a Pipeline that starts with a dnatok tokenizer; takes a list of DNA
         strings.
     tasks : list of str, str or None, default=None
-        Task paths (``"tf/0"``, ...); None is every task in the data.
+        Task paths (``"tf/0"``, ...); None is every task in the data. A task named
+        more than once is evaluated once, in the order first named.
     param_grid : dict or list of dicts, default=None
         Candidate parameters (as :class:`~sklearn.model_selection.GridSearchCV`),
         chosen on the dev split. The test split is only ever scored.
     data_home, archive
         Where GUE is, as :func:`dnatok.datasets.fetch_gue` (downloaded if needed).
+    limits : ArchiveLimits or None, default=None
+        How far a GUE zip (``archive``, or the download) may expand before it is
+        refused, as :func:`dnatok.datasets.fetch_gue`; None is the defaults.
     max_train : int or None, default=None
         Fit on at most this many training sequences (a random subset, drawn with
         ``random_state``), for quick runs on the larger tasks.
@@ -83,9 +88,11 @@ def evaluate_gue(
 
     if isinstance(tasks, str):
         tasks = [tasks]
-    root = gue_folder(data_home=data_home, archive=archive)
+    root = gue_folder(data_home=data_home, archive=archive, limits=limits)
     if tasks is None:
         tasks = [t for t in GUE_TASKS if (root / t).is_dir()]
+    else:  # a task named twice would be fitted twice and fill two rows
+        tasks = list(dict.fromkeys(tasks))
     unknown = [t for t in tasks if t not in GUE_TASKS]
     if unknown:
         raise ValueError(f"Unknown GUE task(s) {', '.join(map(repr, unknown))}; see dnatok.datasets.list_gue_tasks().")

@@ -6,7 +6,12 @@ models need the estimators (and dnatok never imports them).
 """
 
 import argparse
+import dataclasses
+import re
 import sys
+from fractions import Fraction
+
+from dnatok.datasets import ArchiveLimits, UnsafeArchiveError
 
 from ._demo import run_mxdna_demo
 from ._gue import run_gue
@@ -85,18 +90,105 @@ def add_gue_command(commands):
     gue.add_argument("--n-jobs", type=int, help="tasks in parallel")
     gue.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
     gue.add_argument("--device", default="cpu", help="cpu, cuda, ... for the neural models")
+    add_archive_limit_options(gue)
 
     def run(args):
+        # a task named twice is run once (run_gue keeps the first)
         tasks = None if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
-        rows, _, _ = run_gue(args.model, tasks, max_time=args.max_time, data=args.data, data_home=args.data_home,
-                             output=args.output, random_state=args.random_state, n_jobs=args.n_jobs,
-                             max_train=args.max_train, device=args.device)
+        try:
+            rows, _, _ = run_gue(args.model, tasks, max_time=args.max_time, data=args.data,
+                                 data_home=args.data_home, output=args.output, random_state=args.random_state,
+                                 n_jobs=args.n_jobs, max_train=args.max_train, device=args.device,
+                                 limits=archive_limits(args))
+        except UnsafeArchiveError as error:
+            raise _with_option_hint(error) from error
         failed = [row["task"] for row in rows if row["error"]]
         if failed:  # the table is written; the exit status still says not all went well
             raise _TasksFailed(f"{len(failed)} of {len(rows)} task(s) failed: {', '.join(failed)}")
 
     gue.set_defaults(run=run)
     return gue
+
+
+# ArchiveLimits field -> its command-line option
+_LIMIT_OPTIONS = {field.name: "--" + field.name.replace("_", "-") for field in dataclasses.fields(ArchiveLimits)}
+_SIZE_UNITS = {"": 1, "b": 1, **{prefix: 1 << (10 * power) for power, prefix in enumerate("kmgt", 1)},
+               **{f"{prefix}ib": 1 << (10 * power) for power, prefix in enumerate("kmgt", 1)},
+               **{f"{prefix}b": 1000 ** power for power, prefix in enumerate("kmgt", 1)}}
+
+
+def add_archive_limit_options(parser):
+    """``--max-total-size``, ``--max-member-size``, ``--max-members``, ``--max-ratio``: an ArchiveLimits.
+
+    An option left out keeps the :class:`~dnatok.datasets.ArchiveLimits` default
+    (its attribute is not set); ``none`` switches a limit off.
+    """
+    default = ArchiveLimits()
+    group = parser.add_argument_group(
+        "archive limits",
+        "How far a GUE zip (--data GUE.zip, or the download) may expand before it is refused as a "
+        "possible zip bomb. Raise a limit to extract a larger archive you trust; 'none' switches it off. "
+        "Sizes are bytes, or a number with a unit: K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024) or "
+        "KB, MB, GB, TB (powers of 1000), e.g. 8GiB.",
+    )
+    group.add_argument("--max-total-size", type=_size, metavar="SIZE", default=argparse.SUPPRESS,
+                       help=f"all members together (default {_format_size(default.max_total_size)})")
+    group.add_argument("--max-member-size", type=_size, metavar="SIZE", default=argparse.SUPPRESS,
+                       help=f"any one member (default {_format_size(default.max_member_size)})")
+    group.add_argument("--max-members", type=_count, metavar="N", default=argparse.SUPPRESS,
+                       help=f"files and folders in the archive (default {default.max_members})")
+    group.add_argument("--max-ratio", type=_ratio, metavar="R", default=argparse.SUPPRESS,
+                       help=f"how many times its compressed size a member, or the whole archive, may expand to, "
+                            f"checked above 1 MiB (default {default.max_ratio})")
+    return group
+
+
+def archive_limits(args):
+    """The :class:`~dnatok.datasets.ArchiveLimits` the options ask for; None where none was given."""
+    given = {field: getattr(args, field) for field in _LIMIT_OPTIONS if hasattr(args, field)}
+    return ArchiveLimits(**given) if given else None
+
+
+def _with_option_hint(error):
+    """``error`` with the option that raises the limit it names (its message names the ArchiveLimits field)."""
+    for field, option in _LIMIT_OPTIONS.items():
+        if f"ArchiveLimits({field}=" in str(error):
+            return UnsafeArchiveError(f"{error} On the command line: {option}.")
+    return error
+
+
+def _none_or(parse, what, example):
+    def parse_option(text):
+        if text.strip().lower() == "none":
+            return None
+        try:
+            value = parse(text.strip())
+        except (ValueError, ZeroDivisionError):
+            value = None
+        if value is None or not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}: give e.g. {example}, or none for no limit")
+        return value
+
+    return parse_option
+
+
+def _parse_size(text):
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)", text)
+    if match is None or match[2].lower() not in _SIZE_UNITS:
+        return None
+    return int(Fraction(match[1]) * _SIZE_UNITS[match[2].lower()])
+
+
+def _format_size(n_bytes):
+    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n_bytes is not None and n_bytes >= 1 << power and n_bytes % (1 << power) == 0:
+            return f"{n_bytes >> power}{unit}"
+    return str(n_bytes)
+
+
+_size = _none_or(_parse_size, "a size", "8GiB, 500MB or 1000000 (bytes)")
+_count = _none_or(int, "a positive whole number", "500000")
+_ratio = _none_or(float, "a positive number", "1000")
 
 
 if __name__ == "__main__":

@@ -35,8 +35,13 @@ def _cell(value, digits=3):
 
 
 def run_gue(model="kmer-logreg", tasks=None, *, max_time=300.0, data=None, data_home=None, output="gue_results",
-            random_state=0, n_jobs=None, max_train=None, device="cpu", progress=True, print_fn=print):
+            random_state=0, n_jobs=None, max_train=None, device="cpu", progress=True, print_fn=print, limits=None):
     """Evaluate one model on GUE, print each task as it finishes, write CSV and chart.
+
+    ``tasks`` named more than once are run once, in the order first named.
+    ``data`` (a ``GUE.zip`` or folder) and ``data_home`` are :func:`dnatok.datasets.fetch_gue`'s
+    ``archive`` and ``data_home``, and ``limits`` (an :class:`~dnatok.datasets.ArchiveLimits`,
+    None for the defaults) bounds the extraction of the zip or of the download.
 
     Returns
     -------
@@ -46,8 +51,11 @@ def run_gue(model="kmer-logreg", tasks=None, *, max_time=300.0, data=None, data_
     """
     recipe = get_recipe(model)
     pipeline, grid = recipe.build(max_time, device), recipe.param_grid
-    root = gue_folder(data_home=data_home, archive=data)
-    tasks = [t for t in GUE_TASKS if (root / t).is_dir()] if tasks is None else list(tasks)
+    root = gue_folder(data_home=data_home, archive=data, limits=limits)
+    if isinstance(tasks, str):
+        tasks = [tasks]
+    # a task named twice would be fitted twice and fill two rows of the table
+    tasks = [t for t in GUE_TASKS if (root / t).is_dir()] if tasks is None else list(dict.fromkeys(tasks))
     unknown = [t for t in tasks if t not in GUE_TASKS]
     if unknown:
         raise ValueError(f"Unknown GUE task(s) {', '.join(map(repr, unknown))}; known: {', '.join(GUE_TASKS)}.")

@@ -68,6 +68,8 @@ def upstream_layout(name=NAME, sequences=SEQUENCES):
 
 ARCHIVE_BYTES = make_zip(upstream_layout())
 ARCHIVE_SHA256 = hashlib.sha256(ARCHIVE_BYTES).hexdigest()
+# a cached dataset: the extracted folder and the record of its archive
+CACHED = [f"{NAME}_v0", f"{NAME}_v0.archive.json"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -172,8 +174,8 @@ def test_first_fetch_downloads_and_second_uses_cache(server, data_home):
 
 def test_cache_holds_only_the_extracted_dataset(server, data_home):
     fetch(server, data_home)
-    # no archive, no .part file, no staging folder left behind
-    assert cache_listing(data_home) == [f"{NAME}_v0"]
+    # no archive, no .part file, no staging folder left behind: the folder and its record
+    assert cache_listing(data_home) == CACHED
     extracted = Path(data_home) / "genomic_benchmarks" / f"{NAME}_v0"
     assert (extracted / "train" / "negative" / "10.txt").read_text() == "GGGG"
 
@@ -267,7 +269,7 @@ def test_server_error_is_retried_until_success(server, data_home):
     dataset = fetch(server, data_home, n_retries=2)
     assert dataset.data == TRAIN_X
     assert len(server.requests) == 3
-    assert cache_listing(data_home) == [f"{NAME}_v0"]
+    assert cache_listing(data_home) == CACHED
 
 
 def test_connection_refused_is_wrapped(data_home):
@@ -317,7 +319,7 @@ def test_leftovers_of_a_killed_fetch_are_cleaned(server, data_home):
     (cache / f".{NAME}_v0.staging42" / "x.txt").write_text("ACGT")
     (cache / ".other_dataset_v0.zip.x.part").write_bytes(b"not ours")  # another dataset's: kept
     fetch(server, data_home)
-    assert cache_listing(data_home) == [".other_dataset_v0.zip.x.part", f"{NAME}_v0"]
+    assert cache_listing(data_home) == [".other_dataset_v0.zip.x.part", *CACHED]
 
 
 _FETCH_IN_A_PROCESS = """
@@ -343,7 +345,7 @@ def test_two_processes_fetching_one_dataset_both_succeed(server, data_home):
     assert [process.returncode for process in processes] == [0, 0], [err[-2000:] for _, err in results]
     assert [out.strip() for out, _ in results] == [str(len(TRAIN_X))] * 2
     assert server.requests == [f"/files/{ARCHIVE}"]  # the second waited and found it cached
-    assert cache_listing(data_home) == [f"{NAME}_v0"]
+    assert cache_listing(data_home) == CACHED
 
 
 def test_other_version_uses_versioned_archive_name(server, data_home):
@@ -351,7 +353,7 @@ def test_other_version_uses_versioned_archive_name(server, data_home):
     dataset = fetch(server, data_home, version=1)
     assert dataset.data == TRAIN_X
     assert server.requests == [f"/files/{NAME}_v1.zip"]
-    assert cache_listing(data_home) == [f"{NAME}_v1"]
+    assert cache_listing(data_home) == [f"{NAME}_v1", f"{NAME}_v1.archive.json"]
 
 
 def test_file_url(tmp_path, data_home):
@@ -389,7 +391,7 @@ def test_verified_archive_left_in_cache_is_extracted_without_download(server, da
     dataset = fetch(server, data_home, download_if_missing=False, checksum=ARCHIVE_SHA256)
     assert dataset.data == TRAIN_X
     assert server.requests == []
-    assert cache_listing(data_home) == [f"{NAME}_v0"]
+    assert cache_listing(data_home) == CACHED
 
 
 def test_stale_archive_with_wrong_checksum_is_replaced(server, data_home):
@@ -406,10 +408,10 @@ def test_data_home_env_var(server, data_home, tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_HOME_ENV, str(env_home))
     assert get_data_home() == str(env_home)
     fetch_genomic_benchmark(NAME, base_url=server.base_url)
-    assert cache_listing(env_home) == [f"{NAME}_v0"]
+    assert cache_listing(env_home) == CACHED
     # an explicit data_home wins over the environment variable
     fetch(server, data_home)
-    assert cache_listing(data_home) == [f"{NAME}_v0"]
+    assert cache_listing(data_home) == CACHED
 
 
 def test_base_url_env_var(server, data_home, monkeypatch):
@@ -851,6 +853,139 @@ def test_genomic_benchmark_archive_is_bounded_too(server, data_home):
     with pytest.raises(UnsafeArchiveError, match=r"member '.*/99\.txt' is a symbolic link"):
         fetch(server, data_home)
     assert cache_listing(data_home) == []
+
+
+def test_gue_checksum_without_an_archive_is_checked_against_the_cache(gue_server, data_home, tmp_path):
+    other = write_zip(tmp_path / "other.zip", gue_layout(splits={**GUE_SPLITS, "train": [("CCCCGGGGAA", 0)]}))
+    other_sha256 = hashlib.sha256(other.read_bytes()).hexdigest()
+    assert fetch_gue("tf/0", archive=other, data_home=data_home).data == ["CCCCGGGGAA"]
+    # the checksum of the archive the cache holds: read from the cache
+    assert fetch_gue("tf/0", data_home=data_home, url=gue_server.url, checksum=other_sha256).data == ["CCCCGGGGAA"]
+    assert gue_server.requests == []
+    # another checksum asks for another archive: never the cached copy of this one
+    with pytest.raises(OSError, match=rf"The GUE cached in .* was extracted from an archive with SHA-256 "
+                                      rf"{other_sha256}, not {GUE_SHA256}, and download_if_missing=False\. .*"
+                                      rf"leave out checksum= to use the cached copy"):
+        fetch_gue("tf/0", data_home=data_home, url=gue_server.url, checksum=GUE_SHA256, download_if_missing=False)
+    assert gue_server.requests == []
+    # a download that is not that archive either is refused, and the cache kept as it was
+    with pytest.raises(OSError, match=f"SHA-256 checksum mismatch for .*: expected {'1' * 64}, got {GUE_SHA256}"):
+        fetch_gue("tf/0", data_home=data_home, url=gue_server.url, checksum="1" * 64)
+    assert fetch_gue("tf/0", data_home=data_home, download_if_missing=False).data == ["CCCCGGGGAA"]
+    # the archive with that checksum is downloaded and swapped in
+    assert fetch_gue("tf/0", data_home=data_home, url=gue_server.url, checksum=GUE_SHA256).data == GUE_TRAIN
+    record = json.loads((Path(data_home) / "gue" / "GUE.archive.json").read_text())
+    assert record["sha256"] == GUE_SHA256 and record["url"] == gue_server.url
+    assert gue_cache(data_home) == ["GUE", "GUE.archive.json"]
+    assert gue_server.requests == ["/files/GUE.zip"] * 2
+    # a cached copy that records no archive cannot vouch for a checksum: downloaded
+    (Path(data_home) / "gue" / "GUE.archive.json").unlink()
+    with pytest.raises(OSError, match=r"The GUE cached in .* records no archive .*download_if_missing=False"):
+        fetch_gue("tf/0", data_home=data_home, checksum=GUE_SHA256, download_if_missing=False)
+    assert fetch_gue("tf/0", data_home=data_home, url=gue_server.url, checksum=GUE_SHA256).data == GUE_TRAIN
+    assert len(gue_server.requests) == 3 and gue_cache(data_home) == ["GUE", "GUE.archive.json"]
+
+
+# --------------------------------------------------------------------------
+# Genomic Benchmarks: which archive a cached dataset came from
+# --------------------------------------------------------------------------
+
+OTHER_TRAIN_X = ["GGGGCCCC", "ATATATAT"]
+OTHER_BYTES = make_zip(upstream_layout(sequences={
+    "train": {"negative": {"0": OTHER_TRAIN_X[0]}, "positive": {"1": OTHER_TRAIN_X[1]}}, "test": SEQUENCES["test"]}))
+OTHER_SHA256 = hashlib.sha256(OTHER_BYTES).hexdigest()
+
+
+def benchmark_record(data_home, stem=f"{NAME}_v0"):
+    return json.loads((Path(data_home) / "genomic_benchmarks" / f"{stem}.archive.json").read_text())
+
+
+def test_genomic_benchmark_cache_records_its_archive(server, data_home):
+    fetch(server, data_home)
+    assert benchmark_record(data_home) == {"url": f"{server.base_url}/{ARCHIVE}", "sha256": ARCHIVE_SHA256,
+                                           "size": len(ARCHIVE_BYTES), "expected_sha256": None}
+    assert fetch(server, data_home, checksum=ARCHIVE_SHA256).data == TRAIN_X  # the recorded archive: cached
+    assert server.requests == [f"/files/{ARCHIVE}"]
+
+
+def test_genomic_benchmark_another_checksum_replaces_the_cached_copy(server, data_home):
+    fetch(server, data_home)
+    marker = Path(data_home) / "genomic_benchmarks" / f"{NAME}_v0" / "extracted-once"
+    marker.write_text("")
+    server.files = {f"/files/{ARCHIVE}": OTHER_BYTES}  # upstream changed the archive
+    assert fetch(server, data_home).data == TRAIN_X  # nothing asks for another: the cached copy
+    with pytest.raises(OSError, match=rf"dataset '{NAME}' \(version 0\) in .* was extracted from an archive with "
+                                      rf"SHA-256 {ARCHIVE_SHA256}, not {OTHER_SHA256}, and download_if_missing=False"):
+        fetch(server, data_home, checksum=OTHER_SHA256, download_if_missing=False)
+    assert len(server.requests) == 1 and marker.exists()
+    assert fetch(server, data_home, checksum=OTHER_SHA256).data == OTHER_TRAIN_X
+    assert benchmark_record(data_home)["sha256"] == OTHER_SHA256
+    assert cache_listing(data_home) == CACHED and not marker.exists()  # swapped: the old copy is gone
+    # an archive that is not the one asked for, or is refused, leaves the cached copy and its record
+    with pytest.raises(OSError, match=f"expected {ARCHIVE_SHA256}, got {OTHER_SHA256}"):
+        fetch(server, data_home, checksum=ARCHIVE_SHA256)
+    unsafe = make_zip({**upstream_layout(), "../escaped.txt": "ACGT"})
+    server.files = {f"/files/{ARCHIVE}": unsafe}
+    with pytest.raises(UnsafeArchiveError, match="unsafe member path"):
+        fetch(server, data_home, checksum=hashlib.sha256(unsafe).hexdigest())
+    assert cache_listing(data_home) == CACHED and benchmark_record(data_home)["sha256"] == OTHER_SHA256
+    assert fetch(server, data_home, download_if_missing=False).data == OTHER_TRAIN_X
+
+
+def test_genomic_benchmark_another_base_url_replaces_the_cached_copy(server, data_home, monkeypatch):
+    root = server.base_url.rsplit("/", 1)[0]
+    server.files.update({f"/mirror/{ARCHIVE}": ARCHIVE_BYTES, f"/other/{ARCHIVE}": OTHER_BYTES})
+
+    def fetch_from(folder, **kwargs):
+        return fetch_genomic_benchmark(NAME, data_home=data_home, base_url=f"{root}/{folder}", delay=0, **kwargs)
+
+    fetch(server, data_home)
+    marker = Path(data_home) / "genomic_benchmarks" / f"{NAME}_v0" / "extracted-once"
+    marker.write_text("")
+    # a mirror of the same archive: downloaded to check it, not extracted again
+    assert fetch_from("mirror").data == TRAIN_X
+    assert marker.exists() and benchmark_record(data_home)["url"] == f"{root}/mirror/{ARCHIVE}"
+    assert fetch_from("mirror").data == TRAIN_X  # now recorded: cached
+    assert server.requests == [f"/files/{ARCHIVE}", f"/mirror/{ARCHIVE}"]
+    # another archive at another place
+    with pytest.raises(OSError, match=rf"was downloaded from {root}/mirror/{ARCHIVE}, not {root}/other/{ARCHIVE}, "
+                                      rf"and download_if_missing=False\. .*leave out checksum= and base_url="):
+        fetch_from("other", download_if_missing=False)
+    assert fetch_from("other").data == OTHER_TRAIN_X
+    assert benchmark_record(data_home)["sha256"] == OTHER_SHA256 and not marker.exists()
+    # a base URL named in the environment counts as named
+    monkeypatch.setenv(BASE_URL_ENV, server.base_url)
+    assert fetch_genomic_benchmark(NAME, data_home=data_home, delay=0).data == TRAIN_X
+    assert benchmark_record(data_home)["url"] == f"{server.base_url}/{ARCHIVE}"
+    # named nowhere (the default, Zenodo): whatever is cached, without the network
+    monkeypatch.delenv(BASE_URL_ENV)
+    n_requests = len(server.requests)
+    assert fetch_genomic_benchmark(NAME, data_home=data_home, n_retries=0, delay=0).data == TRAIN_X
+    assert len(server.requests) == n_requests == 4 and cache_listing(data_home) == CACHED
+
+
+def test_genomic_benchmark_cache_without_a_record(server, data_home):
+    fetch(server, data_home)
+    (Path(data_home) / "genomic_benchmarks" / f"{NAME}_v0.archive.json").unlink()  # as an older dnatok left it
+    # the default source asks for nothing in particular: the cached copy, without the network
+    assert fetch_genomic_benchmark(NAME, data_home=data_home, n_retries=0, delay=0).data == TRAIN_X
+    # a named source or checksum cannot be vouched for: downloaded again (refused offline)
+    with pytest.raises(OSError, match=r"records no archive .*download_if_missing=False"):
+        fetch(server, data_home, download_if_missing=False)
+    server.files = {f"/files/{ARCHIVE}": OTHER_BYTES}
+    assert fetch(server, data_home).data == OTHER_TRAIN_X
+    assert benchmark_record(data_home)["sha256"] == OTHER_SHA256 and len(server.requests) == 2
+    assert cache_listing(data_home) == CACHED
+
+
+def test_genomic_benchmark_unverified_leftover_archive_is_not_used(server, data_home):
+    # an archive a killed fetch left, from who knows where: without a checksum, downloaded afresh
+    cache = Path(data_home) / "genomic_benchmarks"
+    cache.mkdir(parents=True)
+    (cache / ARCHIVE).write_bytes(OTHER_BYTES)
+    assert fetch(server, data_home).data == TRAIN_X
+    assert server.requests == [f"/files/{ARCHIVE}"] and benchmark_record(data_home)["sha256"] == ARCHIVE_SHA256
+    assert cache_listing(data_home) == CACHED
 
 
 def test_gue_argument_errors(data_home):

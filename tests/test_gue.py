@@ -129,3 +129,85 @@ def test_dnatok_gue_command_refuses_a_hostile_archive_in_one_line(tmp_path, caps
     assert line.startswith(f"dnatok gue: error: Refusing to extract the archive from {bad}: ")
     assert "member 'GUE/tf/0/test.csv' is a symbolic link" in line
     assert not (home / "gue" / "GUE").exists() and not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------
+# Archive limits and repeated tasks, through evaluate_gue and ``dnatok gue``
+# --------------------------------------------------------------------------
+
+# rows that deflate about 1000-fold: 2 MiB of them passes the default ratio limit (200)
+_REPEATED = "ACGTACGTAA,1\nTTTTCCCCGG,0\n" * (2 * 2**20 // 24)
+
+
+def small_gue_zip(path, train=_REPEATED):
+    """A real GUE zip with one task, tf/0, whose train.csv is ``train`` (three members)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("GUE/tf/0/train.csv", "sequence,label\n" + train)
+        archive.writestr("GUE/tf/0/dev.csv", "sequence,label\nACGTACGTAA,1\nTTTTCCCCGG,0\n")
+        archive.writestr("GUE/tf/0/test.csv", "sequence,label\nACGTACGTAA,1\nTTTTCCCCGG,0\nACGTACGTAA,1\n")
+    return path
+
+
+def test_dnatok_gue_command_takes_archive_limits(tmp_path, capsys):
+    from estimators.__main__ import main
+
+    archive = small_gue_zip(tmp_path / "GUE.zip")
+    home, output = tmp_path / "home", tmp_path / "out"
+    command = ["gue", "--data", str(archive), "--data-home", str(home), "--output", str(output), "--max-train", "40"]
+    # the defaults refuse it, and the message names the option that raises the limit
+    assert main(command) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "member 'GUE/tf/0/train.csv' expands" in line and "limit of 200-fold" in line
+    assert line.endswith("On the command line: --max-ratio.")
+    # a lowered limit refuses it too
+    for option, value, match in [("--max-members", "2", "it has 3 members, more than the limit of 2"),
+                                 ("--max-total-size", "1KiB", "more than the limit of 1,024 bytes"),
+                                 ("--max-member-size", "1.5KB", "more than the limit of 1,500 bytes per member")]:
+        assert main([*command, "--max-ratio", "none", option, value]) == 2
+        error = capsys.readouterr().err
+        assert match in error and error.strip().endswith(f"On the command line: {option}."), error
+    assert not (home / "gue" / "GUE").exists() and not output.exists()
+    # a raised limit takes it
+    assert main([*command, "--max-ratio", "5000", "--max-members", "none", "--max-total-size", "8GiB"]) == 0
+    with open(output / "gue_kmer-logreg.csv") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["task"] == "tf/0" and row["error"] == "" and row["n_train"] == "40"
+    # sizes, counts and ratios that are not
+    for option, value in [("--max-total-size", "8 parsecs"), ("--max-members", "0"), ("--max-ratio", "-1")]:
+        with pytest.raises(SystemExit):
+            main([*command, option, value])
+        assert f"argument {option}: {value!r} is not a" in capsys.readouterr().err
+
+
+def test_dnatok_gue_command_runs_a_repeated_task_once(tmp_path, capsys):
+    from estimators.__main__ import main
+
+    archive = small_gue_zip(tmp_path / "GUE.zip", train="ACGTACGTAA,1\nTTTTCCCCGG,0\n" * 20)
+    output = tmp_path / "out"
+    assert main(["gue", "--tasks", "tf/0, tf/0,tf/0", "--data", str(archive), "--data-home", str(tmp_path / "home"),
+                 "--output", str(output)]) == 0
+    assert "kmer-logreg on 1 task(s)" in capsys.readouterr().out
+    with open(output / "gue_kmer-logreg.csv") as handle:
+        assert [row["task"] for row in csv.DictReader(handle)] == ["tf/0"]
+
+
+def test_evaluate_gue_takes_archive_limits(tmp_path):
+    from dnatok.datasets import ArchiveLimits, UnsafeArchiveError
+
+    archive = small_gue_zip(tmp_path / "GUE.zip")
+    with pytest.raises(UnsafeArchiveError, match="it has 3 members, more than the limit of 2"):
+        evaluate_gue(kmer_logreg(), ["tf/0"], archive=archive, data_home=tmp_path, limits=ArchiveLimits(max_members=2))
+    with pytest.raises(UnsafeArchiveError, match="limit of 200-fold"):  # the defaults
+        evaluate_gue(kmer_logreg(), ["tf/0"], archive=archive, data_home=tmp_path)
+    (row,) = evaluate_gue(kmer_logreg(), ["tf/0"], archive=archive, data_home=tmp_path, max_train=40,
+                          limits=ArchiveLimits(max_ratio=None))
+    assert row["error"] is None and row["n_train"] == 40
+
+
+def test_evaluate_gue_runs_a_repeated_task_once(tmp_path):
+    archive = small_gue_zip(tmp_path / "GUE.zip", train="ACGTACGTAA,1\nTTTTCCCCGG,0\n" * 20)
+    finished = []
+    rows = evaluate_gue(kmer_logreg(), ["tf/0", "tf/0"], archive=archive, data_home=tmp_path, callback=finished.append)
+    assert [row["task"] for row in rows] == ["tf/0"] and finished == rows

@@ -26,8 +26,10 @@ __all__ = [
     "check_retries",
     "download",
     "read_record",
+    "record_mismatch",
     "remove_leftovers",
     "sha256",
+    "swap_in",
     "write_record",
 ]
 
@@ -155,6 +157,76 @@ def write_record(path, record):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def record_mismatch(record, expected_sha256=None, url=None):
+    """Why a cache record does not vouch for the archive asked for; None where it does.
+
+    Parameters
+    ----------
+    record : dict or None
+        What :func:`read_record` read beside the cached folder (None: no record).
+    expected_sha256 : str or None
+        The SHA-256 asked for (``checksum=``); None asks for none.
+    url : str or None
+        The source asked for; None asks for none.
+
+    Returns
+    -------
+    reason : str or None
+        Completes "the cached copy ...", for messages; None where the record says
+        the cached copy came from that archive.
+    """
+    if expected_sha256 is None and url is None:
+        return None
+    if record is None:
+        return "records no archive (it was cached before dnatok recorded one, or by hand)"
+    if expected_sha256 is not None and record.get("sha256") != expected_sha256:
+        return f"was extracted from an archive with SHA-256 {record.get('sha256')}, not {expected_sha256}"
+    # the same bytes from another place are the archive asked for
+    if expected_sha256 is None and url is not None and record.get("url") != url:
+        return f"was downloaded from {record.get('url') or record.get('path')}, not {url}"
+    return None
+
+
+def swap_in(extracted, destination, record_path, record, *, prefix):
+    """Move the complete, checked folder ``extracted`` to ``destination`` and record where it came from.
+
+    A ``destination`` already there is replaced: it is renamed aside (into a
+    temporary ``<prefix>retired.*`` folder beside it, which :func:`remove_leftovers`
+    with that prefix deletes if the process is killed) and deleted only once the
+    new copy is in place, so a failure leaves the old copy. The record is removed
+    before the folder changes and written after, so a record always describes the
+    folder beside it; a folder left without one (a process killed in between) is
+    fetched again when an archive is asked for.
+
+    Returns
+    -------
+    installed : bool
+        False where, without a lock, another process put its copy in place first
+        (it is kept, and that process writes its record).
+    """
+    cache = os.path.dirname(os.fspath(destination))
+    if os.path.exists(record_path):
+        os.remove(record_path)
+    retired = None
+    try:
+        if os.path.isdir(destination):
+            retired = tempfile.mkdtemp(prefix=f"{prefix}retired.", dir=cache)
+            os.rename(destination, os.path.join(retired, "old"))
+        try:
+            os.rename(extracted, destination)
+        except OSError:
+            if os.path.isdir(destination):
+                return False
+            if retired is not None:
+                os.rename(os.path.join(retired, "old"), destination)
+            raise
+        write_record(record_path, record)
+        return True
+    finally:
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,10 @@ extraction (:class:`~dnatok.datasets.ArchiveLimits`), extracts it into
 ``<data_home>/genomic_benchmarks/<name>_v<version>/`` and deletes the archive.
 Every step writes to a temporary name in the same folder and renames it into place
 only when complete, so an interrupted or failed download never leaves something
-that looks like a cached dataset.
+that looks like a cached dataset. ``<name>_v<version>.archive.json`` beside the
+folder records the archive it came from (URL, size, SHA-256): a call that asks for
+another archive (``checksum=``, ``base_url=``) downloads it and swaps it in
+atomically instead of reading the cached copy of a different one.
 """
 
 import difflib
@@ -34,8 +37,12 @@ from ._download import (
     check_checksum,
     check_retries,
     download,
+    read_record,
+    record_mismatch,
     remove_leftovers,
     sha256,
+    swap_in,
+    write_record,
 )
 from ._home import get_data_home
 
@@ -52,6 +59,8 @@ DEFAULT_BASE_URL = "https://zenodo.org/records/16605299/files"
 BASE_URL_ENV = "DNATOK_GENOMIC_BENCHMARKS_URL"
 
 _CACHE_SUBFOLDER = "genomic_benchmarks"
+# beside each dataset folder: which archive it was extracted from
+_RECORD_SUFFIX = ".archive.json"
 _SUBSETS = ("train", "test", "all")
 _SPLITS = ("train", "test")
 _MIRROR_HINT = (
@@ -188,9 +197,17 @@ def fetch_genomic_benchmark(
         URL of the folder holding the archives; the archive URL is
         ``<base_url>/<name>_v<version>.zip``. None means ``$DNATOK_GENOMIC_BENCHMARKS_URL``
         if set, else :data:`DEFAULT_BASE_URL` (Zenodo). ``file://`` URLs work too.
+        A base URL you name (here or in the environment variable) is checked
+        against the URL the cached copy was downloaded from (recorded in
+        ``<data_home>/genomic_benchmarks/<name>_v<version>.archive.json``): a
+        copy from elsewhere (or cached before dnatok recorded its source) is
+        downloaded again and replaced atomically (not extracted again where it
+        has the same SHA-256). With neither, whatever is cached is used.
     checksum : str, default=None
         Expected SHA-256 (64 hex digits) of the archive. Overrides the checksum
-        this package knows. Only used when downloading.
+        this package knows. Checked on download, and against the cached copy's
+        record: a copy of another archive (or an unrecorded one) is downloaded
+        again and replaced atomically.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
     n_retries : int, default=3
@@ -228,9 +245,11 @@ def fetch_genomic_benchmark(
         compression method other than stored or deflate, a header that lies about
         a member's size, or more than ``limits`` allow. It is deleted.
     OSError
-        If the dataset is not cached and ``download_if_missing`` is False, if the
-        download fails, if its checksum does not match, or if the archive is not
-        in the Genomic Benchmarks layout.
+        If the dataset is not cached (or the cached copy is not from the archive
+        ``checksum`` or ``base_url`` names) and ``download_if_missing`` is False,
+        if the download fails, if its checksum does not match, or if the archive
+        is not in the Genomic Benchmarks layout. A failed or refused download
+        leaves a cached copy as it was.
 
     Examples
     --------
@@ -327,26 +346,51 @@ def _resolve_base_url(base_url):
 def _ensure_cached(
     name, version, cache_folder, *, download_if_missing, base_url, expected_sha256, n_retries, delay, limits
 ):
-    """Return the extracted dataset folder, downloading and extracting it if needed."""
-    dataset_folder = os.path.join(cache_folder, f"{name}_v{version}")
-    # The folder only ever appears by an atomic rename of a complete extraction,
-    # so its existence alone means the cache is valid.
-    if os.path.isdir(dataset_folder):
+    """Return the extracted dataset folder, downloading and extracting it if needed.
+
+    The folder only ever appears by an atomic rename of a complete extraction, and
+    ``<name>_v<version>.archive.json`` beside it records the archive it came from.
+    A request that names its archive (a checksum, or a base URL given as
+    ``base_url=`` or ``$DNATOK_GENOMIC_BENCHMARKS_URL``) is served from the cache
+    only if the record says the cache holds that archive (the same SHA-256; without
+    a checksum, the same URL); otherwise the archive is downloaded and swapped in.
+    A request for the default source takes whatever is cached.
+    """
+    stem = f"{name}_v{version}"
+    dataset_folder = os.path.join(cache_folder, stem)
+    record_path = os.path.join(cache_folder, stem + _RECORD_SUFFIX)
+    archive_path = os.path.join(cache_folder, f"{stem}.zip")
+    url = f"{_resolve_base_url(base_url)}/{stem}.zip"
+    named_url = url if base_url is not None or os.environ.get(BASE_URL_ENV) else None
+
+    def mismatch():
+        """Why the cached folder is not the archive asked for; None where it is."""
+        return record_mismatch(read_record(record_path), expected_sha256, named_url)
+
+    if os.path.isdir(dataset_folder) and mismatch() is None:
         return dataset_folder
 
     # one process at a time: a second one waits, then finds the folder cached
-    with cache_lock(cache_folder, f"{name}_v{version}") as locked:
-        if os.path.isdir(dataset_folder):
+    with cache_lock(cache_folder, stem) as locked:
+        if os.path.isdir(dataset_folder) and mismatch() is None:
             return dataset_folder
-        if locked:  # .part downloads and staging folders of a killed earlier fetch
-            remove_leftovers(cache_folder, f".{name}_v{version}.")
-        archive_name = f"{name}_v{version}.zip"
-        archive_path = os.path.join(cache_folder, archive_name)
-        url = f"{_resolve_base_url(base_url)}/{archive_name}"
-        # A verified archive left by an interrupted earlier call saves a download.
-        if os.path.isfile(archive_path) and not _archive_matches(archive_path, expected_sha256):
-            os.remove(archive_path)
+        if locked:  # .part downloads, staging and retired folders of a killed earlier fetch
+            remove_leftovers(cache_folder, f".{stem}.")
+        # An archive left by an interrupted earlier call saves a download, if a checksum
+        # says it is the one asked for; an unverified one could have come from anywhere.
+        digest = None
+        if os.path.isfile(archive_path):
+            digest = None if expected_sha256 is None else sha256(archive_path)
+            if digest is None or digest != expected_sha256:
+                os.remove(archive_path)
         if not os.path.isfile(archive_path):
+            if not download_if_missing and os.path.isdir(dataset_folder):
+                raise OSError(
+                    f"The cached Genomic Benchmarks dataset {name!r} (version {version}) in {cache_folder} "
+                    f"{mismatch()}, and download_if_missing=False. Call again with download_if_missing=True "
+                    f"to download {url} in its place, or leave out checksum= and base_url= (and "
+                    f"${BASE_URL_ENV}) to use the cached copy."
+                )
             if not download_if_missing:
                 raise OSError(
                     f"Genomic Benchmarks dataset {name!r} (version {version}) is not in "
@@ -354,23 +398,31 @@ def _ensure_cached(
                     f"Call again with download_if_missing=True to download it from "
                     f"{url}, or pass the data_home that holds it."
                 )
-            download(url, archive_path, expected_sha256, n_retries=n_retries, delay=delay, mirror_hint=_MIRROR_HINT)
+            digest = download(url, archive_path, expected_sha256, n_retries=n_retries, delay=delay,
+                              mirror_hint=_MIRROR_HINT)
         try:
-            _extract(archive_path, dataset_folder, name=name, url=url, limits=limits)
+            record = {"sha256": digest, "size": os.path.getsize(archive_path), "url": url,
+                      "expected_sha256": expected_sha256}
+            cached = read_record(record_path) if os.path.isdir(dataset_folder) else None
+            if cached is not None and cached.get("sha256") == digest:
+                write_record(record_path, record)  # the same archive from another place: nothing to extract
+            else:
+                _extract(archive_path, dataset_folder, name=name, url=url, limits=limits, record=record)
         finally:  # extracted, or refused: either way the archive has served
             if os.path.exists(archive_path):
                 os.remove(archive_path)
     return dataset_folder
 
 
-def _archive_matches(archive_path, expected_sha256):
-    return expected_sha256 is None or sha256(archive_path) == expected_sha256
+def _extract(archive_path, dataset_folder, *, name, url, limits, record):
+    """Extract the archive's dataset folder to ``dataset_folder`` atomically, with its record.
 
-
-def _extract(archive_path, dataset_folder, *, name, url, limits):
-    """Extract the archive's dataset folder to ``dataset_folder`` atomically."""
+    A ``dataset_folder`` already there (from another archive) is replaced only once
+    the new copy is extracted and checked, so a refused archive leaves it as it was.
+    """
     cache_folder = os.path.dirname(dataset_folder)
-    staging_folder = tempfile.mkdtemp(prefix=f".{os.path.basename(dataset_folder)}.", dir=cache_folder)
+    stem = os.path.basename(dataset_folder)
+    staging_folder = tempfile.mkdtemp(prefix=f".{stem}.", dir=cache_folder)
     try:
         try:
             extract_zip(archive_path, staging_folder, source=url, limits=limits)
@@ -387,12 +439,8 @@ def _extract(archive_path, dataset_folder, *, name, url, limits):
                 f"layout: expected {name}/train/<class>/<id>.txt and "
                 f"{name}/test/<class>/<id>.txt. It was deleted."
             )
-        try:
-            os.rename(extracted_root, dataset_folder)
-        except OSError:
-            # Another process finished the same extraction first: keep its copy.
-            if not os.path.isdir(dataset_folder):
-                raise
+        swap_in(extracted_root, dataset_folder, os.path.join(cache_folder, stem + _RECORD_SUFFIX), record,
+                prefix=f".{stem}.")
     finally:
         shutil.rmtree(staging_folder, ignore_errors=True)
 

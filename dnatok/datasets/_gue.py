@@ -13,8 +13,9 @@ for where it lives. The fetcher downloads the archive once into
 member and bounds the extraction (:class:`~dnatok.datasets.ArchiveLimits`),
 extracts it to a temporary folder and renames the ``GUE`` folder into place only
 when complete, then deletes the archive. ``<data_home>/gue/GUE.archive.json``
-records which archive the folder came from. A user who downloaded the archive (or
-unpacked it) passes it as ``archive=``.
+records which archive the folder came from, so that an archive asked for by
+``archive=`` or ``checksum=`` is never mistaken for another one cached. A user who
+downloaded the archive (or unpacked it) passes it as ``archive=``.
 """
 
 import os
@@ -34,9 +35,10 @@ from ._download import (
     check_retries,
     download,
     read_record,
+    record_mismatch,
     remove_leftovers,
     sha256,
-    write_record,
+    swap_in,
 )
 from ._home import get_data_home
 
@@ -133,7 +135,8 @@ def fetch_gue(
         (``<data_home>/gue/GUE.archive.json``): the same zip again is not extracted
         again, and a different one replaces the cached copy atomically (extracted
         beside it, then swapped in; a refused zip leaves the cache as it was). No
-        network is used. Without ``archive``, whatever is cached is used.
+        network is used. Without ``archive``, whatever is cached is used, unless
+        ``checksum`` asks for another archive.
     download_if_missing : bool, default=True
         If False, raise an OSError instead of downloading.
     url : str, default=None
@@ -141,7 +144,10 @@ def fetch_gue(
         of :data:`GUE_URLS`. ``file://`` URLs work too.
     checksum : str, default=None
         Expected SHA-256 of the archive (64 hex digits), checked on download and on
-        a local ``archive`` zip.
+        a local ``archive`` zip. Without ``archive``, the cached copy is used only if
+        its record says it was extracted from an archive with this SHA-256; else
+        the archive is downloaded, checked and swapped in atomically (with
+        ``download_if_missing=False``, an OSError says what the cache holds).
     return_X_y : bool, default=False
         Return ``(sequences, labels)`` instead of a Bunch.
     n_retries : int, default=3
@@ -171,7 +177,9 @@ def fetch_gue(
         member and the limit to raise.
     OSError
         The download failed, the checksum did not match, the archive is not a
-        zip in the GUE layout, or the task is missing from the data.
+        zip in the GUE layout, the task is missing from the data, or (with
+        ``download_if_missing=False``) GUE is not cached or the cached copy is not
+        from the archive ``checksum`` names.
 
     Examples
     --------
@@ -208,7 +216,8 @@ def gue_folder(*, data_home=None, archive=None, download_if_missing=True, url=No
     extracted into the cache unless the cache records that it holds this zip
     (the same SHA-256), replacing a cached copy of another archive, or of an
     unrecorded one, atomically. Without ``archive``, a cached folder is returned
-    as it is, else GUE is downloaded.
+    as it is (with ``expected_sha256``: only if its record has that SHA-256),
+    else GUE is downloaded.
     """
     limits = check_limits(limits)
     identity = None
@@ -227,12 +236,21 @@ def gue_folder(*, data_home=None, archive=None, download_if_missing=True, url=No
     cache = Path(get_data_home(data_home)) / _CACHE_SUBFOLDER
     root = cache / "GUE"
     record_path = cache / _RECORD_NAME
-    # it only ever appears by an atomic rename of a complete extraction
-    if root.is_dir() and (archive is None or _holds(record_path, identity, archive)):
+
+    def cached():
+        # it only ever appears by an atomic rename of a complete extraction; a zip or a
+        # checksum asks for one archive, and only the record can say the folder holds it
+        if not root.is_dir():
+            return False
+        if archive is not None:
+            return _holds(record_path, identity, archive)
+        return record_mismatch(read_record(record_path), expected_sha256) is None
+
+    if cached():
         return root
     cache.mkdir(parents=True, exist_ok=True)
     with cache_lock(cache, "GUE") as locked:  # one process at a time; a second finds it cached
-        if root.is_dir() and (archive is None or _holds(record_path, identity, archive)):
+        if cached():
             return root
         if locked:  # without a lock the leftovers could be another process's work
             remove_leftovers(cache, ".GUE.")  # .part downloads and staging of a killed fetch
@@ -251,6 +269,14 @@ def gue_folder(*, data_home=None, archive=None, download_if_missing=True, url=No
                 zip_path.unlink()
                 digest = None
         if not zip_path.is_file():
+            if not download_if_missing and root.is_dir():
+                mismatch = record_mismatch(read_record(record_path), expected_sha256)
+                raise OSError(
+                    f"The GUE cached in {cache} {mismatch}, and download_if_missing=False. Call again "
+                    f"with download_if_missing=True to download the archive with that checksum from "
+                    f"{source} in its place, pass archive= (that GUE.zip), or leave out checksum= to "
+                    f"use the cached copy."
+                )
             if not download_if_missing:
                 raise OSError(
                     f"GUE is not in the cache folder {cache} and download_if_missing=False. Call "
@@ -299,7 +325,6 @@ def _extract(archive, root, *, source, delete, record, limits):
     """
     cache = root.parent
     staging = Path(tempfile.mkdtemp(prefix=".GUE.staging.", dir=cache))
-    retired = None
     try:
         try:
             extract_zip(archive, staging, source=source, limits=limits)
@@ -315,28 +340,9 @@ def _extract(archive, root, *, source, delete, record, limits):
                 f"{source} is not in the GUE layout: expected GUE/<group>/<task>/train.csv "
                 f"(e.g. GUE/tf/0/train.csv)."
             )
-        # The record goes before the folder changes and comes back after, so a record
-        # always describes the folder beside it; a folder left without one (a process
-        # killed in between) is extracted again when an archive is given.
-        record_path = cache / _RECORD_NAME
-        if record_path.exists():
-            record_path.unlink()
-        if root.is_dir():
-            retired = Path(tempfile.mkdtemp(prefix=".GUE.retired.", dir=cache))
-            os.rename(root, retired / "GUE")
-        try:
-            os.rename(extracted, root)
-        except OSError:
-            if root.is_dir():  # no lock, and another process finished first: keep its copy
-                return
-            if retired is not None:
-                os.rename(retired / "GUE", root)
-            raise
-        write_record(record_path, record)
+        swap_in(extracted, root, cache / _RECORD_NAME, record, prefix=".GUE.")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
 
 
 def _load(root, task, subset, return_X_y):
