@@ -289,15 +289,10 @@ def weight_shapes(file, remedy="download it again"):
     readable(file)
     try:
         with safe_open(str(file), framework="pt") as handle:
-            return {
-                key: torch.empty(
-                    handle.get_slice(key).get_shape(),
-                    # integer and other dtypes are refused when the values are read
-                    dtype=_SAFETENSORS_DTYPES.get(handle.get_slice(key).get_dtype(), torch.float32),
-                    device="meta",
-                )
-                for key in handle.keys()
-            }
+            slices = {key: handle.get_slice(key) for key in handle.keys()}
+            # integer and other dtypes are refused when the values are read
+            return {key: torch.empty(part.get_shape(), dtype=_SAFETENSORS_DTYPES.get(part.get_dtype(), torch.float32),
+                                     device="meta") for key, part in slices.items()}
     except Exception as error:  # safetensors raises its own kinds for a damaged header
         raise damaged_weights(file, error, remedy) from None
 
